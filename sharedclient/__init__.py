@@ -1,0 +1,3 @@
+"""SharedClient: a desktop mail client for shared mailboxes (support@, sales@)."""
+
+__version__ = "0.1.0"

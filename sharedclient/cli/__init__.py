@@ -1,0 +1,1 @@
+"""The command-line interface: argparse subcommands that call into core."""

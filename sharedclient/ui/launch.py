@@ -1,0 +1,77 @@
+"""Start the GUI for a profile: lock it, find the passwords, open the window."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+
+from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit
+
+from sharedclient.cli.context import CliContext
+from sharedclient.core.errors import SecretStoreError
+from sharedclient.core.imap.session import open_imap
+from sharedclient.core.model import Account
+from sharedclient.core.secrets import CredentialStore, SessionCredentials
+from sharedclient.ui.accounts import AccountsController
+from sharedclient.ui.mainwindow import MainWindow
+
+log = logging.getLogger(__name__)
+
+
+def ensure_app() -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+        app.setApplicationName("SharedClient")
+        app.setOrganizationName("SharedClient")
+        app.setDesktopFileName("sharedclient")
+    assert isinstance(app, QApplication)
+    return app
+
+
+def session_credentials_by_asking(accounts: list[Account]) -> CredentialStore:
+    """No secure keyring: ask once per account for this session, keep it in memory only."""
+    creds = SessionCredentials()
+    for account in accounts:
+        password, ok = QInputDialog.getText(
+            None,
+            "Password",
+            f"No secure password store is available, so SharedClient asks each time.\n"
+            f"Password for {account.username} ({account.name}):",
+            QLineEdit.EchoMode.Password,
+        )
+        if ok and password:
+            creds.set(account.name, "imap", password)
+            creds.set(account.name, "smtp", password)
+    return creds
+
+
+def imap_connector(creds: CredentialStore) -> Callable[[Account], Callable[[], object]]:
+    def factory(account: Account) -> Callable[[], object]:
+        return lambda: open_imap(account, creds.get(account.name, "imap") or "")
+
+    return factory
+
+
+def build_window(accounts: list[Account], creds: CredentialStore, profile_name: str) -> MainWindow:
+    controller = AccountsController(accounts, imap_connector(creds))  # type: ignore[arg-type]
+    window = MainWindow(controller, profile_name)
+    controller.start()
+    return window
+
+
+def run_gui(ctx: CliContext, credentials: CredentialStore | None = None) -> int:
+    profile = ctx.profile()
+    with profile.lock():
+        accounts = list(profile.load().accounts)
+        app = ensure_app()
+        if credentials is None:
+            try:
+                credentials = ctx.credentials()
+            except SecretStoreError as exc:
+                log.warning("%s", exc.user_message)
+                credentials = session_credentials_by_asking(accounts)
+        window = build_window(accounts, credentials, profile.name)
+        window.show()
+        return app.exec()
