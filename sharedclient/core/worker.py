@@ -16,15 +16,13 @@ from concurrent.futures import Future
 from enum import Enum
 from typing import Any, TypeVar
 
-from imapclient import IMAPClient
-
 from sharedclient.core.errors import AuthError, NetworkError, SharedClientError, TlsError
-from sharedclient.core.imap.session import close_imap
+from sharedclient.core.imap.connection import ImapConnection
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Job = Callable[[IMAPClient], Any]
+Job = Callable[[ImapConnection], Any]
 
 
 class ConnectionState(str, Enum):
@@ -52,20 +50,20 @@ StateListener = Callable[[ConnectionState, str], None]
 class AccountWorker:
     """Runs IMAP jobs for one account on its own thread, connecting on demand."""
 
-    def __init__(self, name: str, connect: Callable[[], IMAPClient], on_state: StateListener | None = None) -> None:
+    def __init__(self, name: str, connect: Callable[[], ImapConnection], on_state: StateListener | None = None) -> None:
         self.name = name
         self._connect = connect
         self._on_state = on_state or (lambda state, detail: None)
         self._queue: queue.Queue[tuple[Future[Any], Job, str | None] | None] = queue.Queue()
         self._pending_keys: dict[str, Future[Any]] = {}
         self._lock = threading.Lock()
-        self._client: IMAPClient | None = None
+        self._conn: ImapConnection | None = None
         self._stopping = threading.Event()
         self.state = ConnectionState.IDLE
         self._thread = threading.Thread(target=self._run, name=f"imap-{name}", daemon=True)
         self._thread.start()
 
-    def submit(self, job: Callable[[IMAPClient], T], key: str | None = None) -> Future[T]:
+    def submit(self, job: Callable[[ImapConnection], T], key: str | None = None) -> Future[T]:
         """Queue ``job``; a job with the same ``key`` still waiting is reused instead of queued twice."""
         with self._lock:
             if key is not None and key in self._pending_keys:
@@ -90,12 +88,9 @@ class AccountWorker:
             if item is not None:
                 item[0].cancel()
         self._queue.put(None)
-        client = self._client
-        if client is not None:
-            try:
-                client.socket().shutdown(2)  # unblocks a read in progress on the worker thread
-            except OSError:
-                pass
+        conn = self._conn
+        if conn is not None:
+            conn.interrupt()
         self._thread.join(timeout)
 
     def _set_state(self, state: ConnectionState, detail: str = "") -> None:
@@ -105,21 +100,21 @@ class AccountWorker:
         except Exception:  # noqa: BLE001 - a listener bug must not kill the worker
             log.exception("state listener failed")
 
-    def _ensure_client(self) -> IMAPClient:
-        if self._client is None:
+    def _ensure_connection(self) -> ImapConnection:
+        if self._conn is None:
             self._set_state(ConnectionState.CONNECTING)
             try:
-                self._client = self._connect()
+                self._conn = self._connect()
             except SharedClientError as exc:
                 self._set_state(state_for_error(exc), exc.user_message)
                 raise
             self._set_state(ConnectionState.ONLINE)
-        return self._client
+        return self._conn
 
-    def _drop_client(self) -> None:
-        if self._client is not None:
-            close_imap(self._client)
-            self._client = None
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     def _run(self) -> None:
         while True:
@@ -133,13 +128,13 @@ class AccountWorker:
             if not future.set_running_or_notify_cancel():
                 continue
             try:
-                client = self._ensure_client()
-                future.set_result(job(client))
+                conn = self._ensure_connection()
+                future.set_result(job(conn))
             except SharedClientError as exc:
                 future.set_exception(exc)
             except (OSError, EOFError, imaplib.IMAP4.abort) as exc:
                 # The connection broke mid-job: forget it so the next job reconnects.
-                self._drop_client()
+                self._drop_connection()
                 err = NetworkError(f"The connection to account “{self.name}” was lost ({exc}).")
                 if not self._stopping.is_set():
                     self._set_state(ConnectionState.OFFLINE, err.user_message)
@@ -147,5 +142,5 @@ class AccountWorker:
             except BaseException as exc:  # noqa: BLE001 - deliver every failure to the caller
                 log.exception("IMAP job failed on account %s", self.name)
                 future.set_exception(exc)
-        self._drop_client()
+        self._drop_connection()
         self._set_state(ConnectionState.IDLE)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from imapclient import IMAPClient
 from PySide6.QtCore import QObject, Signal
 
 from sharedclient.core.errors import SharedClientError
+from sharedclient.core.imap.connection import ImapConnection
 from sharedclient.core.imap.discovery import discover_folders
 from sharedclient.core.model import Account, Folder
 from sharedclient.core.worker import AccountWorker, ConnectionState
@@ -16,7 +16,7 @@ from sharedclient.ui.bridge import MainThreadBridge
 
 log = logging.getLogger(__name__)
 
-ConnectFactory = Callable[[Account], Callable[[], IMAPClient]]
+ConnectFactory = Callable[[Account], Callable[[], ImapConnection]]
 
 
 class AccountsController(QObject):
@@ -55,7 +55,7 @@ class AccountsController(QObject):
         """Re-read folders and rights (rights can shrink at any time) for one or all accounts."""
         for account_name in [name] if name else list(self._workers):
             account = self.accounts[account_name]
-            future = self._workers[account_name].submit(lambda c, a=account: discover_folders(c, a), key="folders")
+            future = self._workers[account_name].submit(lambda c, a=account: discover_folders(c.client, a), key="folders")
             self._bridge.when_done(
                 future,
                 lambda folders, n=account_name: self._set_folders(n, folders),

@@ -10,10 +10,11 @@ from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit
 
 from sharedclient.cli.context import CliContext
 from sharedclient.core.errors import SecretStoreError
+from sharedclient.core.imap.connection import ImapConnection
 from sharedclient.core.imap.session import open_imap
 from sharedclient.core.model import Account
 from sharedclient.core.secrets import CredentialStore, SessionCredentials
-from sharedclient.ui.accounts import AccountsController
+from sharedclient.ui.accounts import AccountsController, ConnectFactory
 from sharedclient.ui.mainwindow import MainWindow
 
 log = logging.getLogger(__name__)
@@ -47,15 +48,15 @@ def session_credentials_by_asking(accounts: list[Account]) -> CredentialStore:
     return creds
 
 
-def imap_connector(creds: CredentialStore) -> Callable[[Account], Callable[[], object]]:
-    def factory(account: Account) -> Callable[[], object]:
-        return lambda: open_imap(account, creds.get(account.name, "imap") or "")
+def imap_connector(creds: CredentialStore) -> ConnectFactory:
+    def factory(account: Account) -> Callable[[], ImapConnection]:
+        return lambda: ImapConnection(open_imap(account, creds.get(account.name, "imap") or ""))
 
     return factory
 
 
 def build_window(accounts: list[Account], creds: CredentialStore, profile_name: str) -> MainWindow:
-    controller = AccountsController(accounts, imap_connector(creds))  # type: ignore[arg-type]
+    controller = AccountsController(accounts, imap_connector(creds))
     window = MainWindow(controller, profile_name)
     controller.start()
     return window

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from memory_keyring import MemoryKeyring
+from tests.memory_keyring import MemoryKeyring
 from sharedclient.app import main
 
 

@@ -3,7 +3,7 @@ import keyring.backends.null
 import pytest
 from keyring.backends.chainer import ChainerBackend
 
-from memory_keyring import MemoryKeyring
+from tests.memory_keyring import MemoryKeyring
 from sharedclient.core.errors import SecretStoreError
 from sharedclient.core.secrets import KeyringCredentials, SessionCredentials, backend_is_secure
 

@@ -1,0 +1,170 @@
+"""Header sync of one mailbox into the cache: new messages, flag changes, vanished messages.
+
+Uses QRESYNC/CONDSTORE (RFC 7162) when offered, so a resync of an unchanged mailbox costs one EXAMINE.
+New messages are fetched in UID chunks (imapclient >= 4 refuses ``1:*`` and Dovecot caps a command line
+at 64 KiB) through imaplib with the fast parser in ``fetchparse``.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
+
+from sharedclient.core.errors import PermissionDenied, ProtocolError, SharedClientError
+from sharedclient.core.imap.connection import ImapConnection
+from sharedclient.core.imap.fetchparse import parse_fetch, parse_sequence_set, uid_ranges
+from sharedclient.core.imap.headers import LIST_FIELDS, summarise
+from sharedclient.core.imap.session import server_text
+from sharedclient.core.store.cache import FetchedMessage, HeaderCache
+
+log = logging.getLogger(__name__)
+
+BATCH = 2000
+HEADER_ITEM = "BODY.PEEK[HEADER.FIELDS (" + " ".join(LIST_FIELDS) + ")]"
+Progress = Callable[[int, int], None]
+
+
+class SyncCancelled(SharedClientError):
+    """The user cancelled; what was fetched so far stays cached and the next sync resumes."""
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    path: str
+    fetched: int
+    updated: int
+    vanished: int
+    seconds: float
+    uidvalidity_reset: bool = False
+    total: int = 0
+
+
+def _enable_extensions(conn: ImapConnection) -> tuple[bool, bool]:
+    """ENABLE QRESYNC (or CONDSTORE) once per connection; return (condstore, qresync)."""
+    client = conn.client
+    if conn.enabled is None:
+        qresync = client.has_capability("QRESYNC") and client.has_capability("ENABLE")
+        condstore = client.has_capability("CONDSTORE")
+        if qresync:
+            client.enable("QRESYNC")
+            condstore = True
+        elif condstore and client.has_capability("ENABLE"):
+            client.enable("CONDSTORE")
+        conn.enabled = (condstore, qresync)
+    return conn.enabled
+
+
+def _raw_uid_fetch(client: IMAPClient, uid_set: str, items: str, modifiers: str = "") -> list:
+    """UID FETCH through imaplib (see module docstring); raises ProtocolError on NO/BAD."""
+    args = [uid_set, items] + ([modifiers] if modifiers else [])
+    typ, data = client._imap.uid("FETCH", *args)  # noqa: SLF001 - the documented fast path
+    if typ != "OK":
+        raise ProtocolError(f"The server refused to list messages: {data[0]!r}.")
+    return data
+
+
+def examine(conn: ImapConnection, path: str) -> dict[bytes, object]:
+    """EXAMINE (read-only SELECT), so syncing never changes \\Seen or anything else."""
+    try:
+        info = conn.client.select_folder(path, readonly=True)
+        conn.selected = (path, True)
+        return info
+    except IMAPClientError as exc:
+        conn.selected = None
+        text = server_text(exc)
+        if "NOPERM" in text or "NONEXISTENT" in text:
+            raise PermissionDenied(f"You can no longer open “{path}” (the server said: {text}).") from None
+        raise ProtocolError(f"The server could not open “{path}”: {text}.") from None
+
+
+def sync_mailbox(
+    conn: ImapConnection,
+    cache: HeaderCache,
+    path: str,
+    *,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    batch: int = BATCH,
+) -> SyncResult:
+    started = time.monotonic()
+    client = conn.client
+    condstore, qresync = _enable_extensions(conn)
+    info = examine(conn, path)
+    uidvalidity = int(info.get(b"UIDVALIDITY", 0))  # type: ignore[call-overload]
+    server_modseq = info.get(b"HIGHESTMODSEQ")
+    server_modseq = int(server_modseq) if server_modseq is not None and condstore else None  # type: ignore[call-overload]
+    exists = int(info.get(b"EXISTS", 0))  # type: ignore[call-overload]
+
+    state = cache.mailbox(path)
+    reset = state.uidvalidity is not None and state.uidvalidity != uidvalidity
+    if reset:
+        log.info("%s: UIDVALIDITY changed %s -> %s, dropping its cache", path, state.uidvalidity, uidvalidity)
+        state = cache.reset_mailbox(path, uidvalidity)
+
+    cached_max = cache.max_uid(state.id)
+    if server_modseq is not None and state.highestmodseq == server_modseq and cache.count(state.id) == exists:
+        cache.mark_synced(state.id, uidvalidity, server_modseq)
+        return SyncResult(path, 0, 0, 0, time.monotonic() - started, reset, exists)
+
+    updated = vanished = 0
+    if cached_max:
+        updated, vanished = _refresh_known(client, cache, state.id, cached_max, state.highestmodseq, condstore, qresync)
+
+    new_uids = [u for u in client.search(["UID", f"{cached_max + 1}:*"]) if u > cached_max] if exists else []
+    fetched = 0
+    items = f"(UID FLAGS INTERNALDATE RFC822.SIZE{' MODSEQ' if condstore else ''} {HEADER_ITEM})"
+    for start in range(0, len(new_uids), batch):
+        if cancel is not None and cancel.is_set():
+            raise SyncCancelled(f"Sync of “{path}” was cancelled after {fetched} of {len(new_uids)} messages.")
+        chunk = new_uids[start : start + batch]
+        messages = [
+            FetchedMessage(r.uid, r.flags or (), r.internaldate, r.size or 0, r.modseq, summarise(r.literal or b""))
+            for r in parse_fetch(_raw_uid_fetch(client, uid_ranges(chunk), items))
+        ]
+        cache.insert_messages(state.id, messages)
+        fetched += len(messages)
+        if progress is not None:
+            progress(fetched, len(new_uids))
+
+    cache.mark_synced(state.id, uidvalidity, server_modseq)
+    return SyncResult(path, fetched, updated, vanished, time.monotonic() - started, reset, cache.count(state.id))
+
+
+def _refresh_known(
+    client: IMAPClient,
+    cache: HeaderCache,
+    mailbox_id: int,
+    cached_max: int,
+    since_modseq: int | None,
+    condstore: bool,
+    qresync: bool,
+) -> tuple[int, int]:
+    """Flag changes and expunges among the UIDs already cached; returns (updated, vanished)."""
+    known = f"1:{cached_max}"
+    if qresync and since_modseq:
+        client._imap.untagged_responses.pop("VANISHED", None)  # noqa: SLF001
+        data = _raw_uid_fetch(client, known, "(UID FLAGS)", f"(CHANGEDSINCE {since_modseq} VANISHED)")
+        gone: list[int] = []
+        for text in client._imap.untagged_responses.pop("VANISHED", []):  # noqa: SLF001
+            text = text.decode() if isinstance(text, bytes) else str(text)
+            gone.extend(parse_sequence_set(text.replace("(EARLIER)", "").strip()))
+    else:
+        modifiers = f"(CHANGEDSINCE {since_modseq})" if condstore and since_modseq else ""
+        data = _raw_uid_fetch(client, known, "(UID FLAGS)", modifiers)
+        on_server = set(client.search(["UID", known]))
+        gone = [u for u in cache.uids(mailbox_id) if u not in on_server]
+    changes = [(r.uid, r.flags, r.modseq) for r in parse_fetch(data) if r.flags is not None]
+    updated = cache.update_flags(mailbox_id, changes)
+    vanished = cache.delete_uids(mailbox_id, gone) if gone else 0
+    return updated, vanished
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    return isinstance(exc, (OSError, EOFError, imaplib.IMAP4.abort))

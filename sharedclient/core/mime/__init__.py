@@ -1,0 +1,1 @@
+"""Building and reading MIME messages with the standard library's ``email`` package."""

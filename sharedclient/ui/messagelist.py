@@ -1,0 +1,188 @@
+"""The message list: a table model over the header cache, read lazily page by page.
+
+Sorting and filtering happen in SQLite (``core.store.listing``); the model only holds the ordered row
+ids and the pages the view has actually asked for, so 100k-message folders open instantly.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+
+from sharedclient.core.store.cache import HeaderCache
+from sharedclient.core.store.listing import MessageRow, SortKey, listing_ids, rows_by_id
+
+PAGE = 256
+COLUMNS = ("", "From", "Subject", "Date", "Size")
+SORT_FOR_COLUMN = {1: SortKey.SENDER, 2: SortKey.SUBJECT, 3: SortKey.DATE, 4: SortKey.SIZE}
+ROW_ROLE = Qt.ItemDataRole.UserRole + 1
+_BOLD = QFont()
+_BOLD.setBold(True)
+
+
+def human_size(size: int) -> str:
+    for unit in ("B", "KB", "MB"):
+        if size < 1024 or unit == "MB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024  # type: ignore[assignment]
+    return f"{size} B"
+
+
+def short_date(ts: float | None, now: float | None = None) -> str:
+    if ts is None:
+        return ""
+    when = datetime.fromtimestamp(ts)
+    today = datetime.fromtimestamp(now if now is not None else time.time())
+    if when.date() == today.date():
+        return when.strftime("%H:%M")
+    if when.year == today.year:
+        return when.strftime("%d %b %H:%M")
+    return when.strftime("%Y-%m-%d")
+
+
+def status_marks(row: MessageRow) -> str:
+    marks = ""
+    if "\\Flagged" in row.flags:
+        marks += "★"
+    if "\\Answered" in row.flags:
+        marks += "↩"
+    if "$Forwarded" in row.flags:
+        marks += "→"
+    if row.has_attachment:
+        marks += "📎"
+    return marks
+
+
+class MessageListModel(QAbstractTableModel):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._cache: HeaderCache | None = None
+        self._mailbox_id: int | None = None
+        self._ids: list[int] = []
+        self._pages: dict[int, dict[int, MessageRow]] = {}
+        self.sort_key = SortKey.DATE
+        self.descending = True
+        self.search_text = ""
+
+    # -- what is shown -------------------------------------------------------------------------------
+
+    def show_mailbox(self, cache: HeaderCache | None, mailbox_id: int | None) -> None:
+        self._cache, self._mailbox_id = cache, mailbox_id
+        self.reload()
+
+    def reload(self) -> None:
+        """Re-read the ordering (after a sync, sort or search change); rows are read again lazily."""
+        self.beginResetModel()
+        if self._cache is not None and self._mailbox_id is not None:
+            self._ids = listing_ids(self._cache, self._mailbox_id, self.sort_key, self.descending, self.search_text)
+        else:
+            self._ids = []
+        self._pages.clear()
+        self.endResetModel()
+
+    def set_search(self, text: str) -> None:
+        if text != self.search_text:
+            self.search_text = text
+            self.reload()
+
+    def row_at(self, row: int) -> MessageRow | None:
+        if not 0 <= row < len(self._ids) or self._cache is None:
+            return None
+        page_no = row // PAGE
+        page = self._pages.get(page_no)
+        if page is None:
+            if len(self._pages) > 64:  # keep memory bounded while scrolling through huge folders
+                self._pages.clear()
+            page = rows_by_id(self._cache, self._ids[page_no * PAGE : (page_no + 1) * PAGE])
+            self._pages[page_no] = page
+        return page.get(self._ids[row])
+
+    def row_of_uid(self, uid: int) -> int:
+        for row in range(len(self._ids)):
+            r = self.row_at(row)
+            if r is not None and r.uid == uid:
+                return row
+        return -1
+
+    # -- Qt model API ----------------------------------------------------------------------------------
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self._ids)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self.row_at(index.row())
+        if row is None:
+            return None
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == 0:
+                return status_marks(row)
+            if col == 1:
+                return row.from_display
+            if col == 2:
+                chips = "".join(f"[{k.lstrip('$')}] " for k in row.keywords if k not in ("$Forwarded", "$MDNSent"))
+                return chips + (row.subject or "(no subject)")
+            if col == 3:
+                return short_date(row.date)
+            if col == 4:
+                return human_size(row.size)
+        elif role == Qt.ItemDataRole.FontRole and not row.seen:
+            return _BOLD
+        elif role == Qt.ItemDataRole.ToolTipRole and col in (1, 2):
+            return f"{row.from_name} <{row.from_addr}>" if col == 1 else row.subject
+        elif role == Qt.ItemDataRole.ForegroundRole and col == 0 and "\\Flagged" in row.flags:
+            return QBrush(QColor("#e65100"))
+        elif role == Qt.ItemDataRole.TextAlignmentRole and col == 4:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        elif role == ROW_ROLE:
+            return row
+        return None
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        key = SORT_FOR_COLUMN.get(column)
+        if key is None:
+            return
+        self.sort_key = key
+        self.descending = order == Qt.SortOrder.DescendingOrder
+        self.reload()
+
+
+class MessageListView(QTableView):
+    def __init__(self, model: MessageListModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("messageList")
+        self.setAccessibleName("Messages")
+        self.setModel(model)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setShowGrid(False)
+        self.setWordWrap(False)
+        self.setAlternatingRowColors(True)
+        self.verticalHeader().hide()
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        header = self.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(0, 44)
+        header.resizeSection(1, 200)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        header.resizeSection(3, 120)
+        header.resizeSection(4, 70)
+        self.setSortingEnabled(True)
+        self.sortByColumn(3, Qt.SortOrder.DescendingOrder)

@@ -1,0 +1,175 @@
+"""The reading pane: headers as the recipient sees them, the body as plain text or sanitized HTML.
+
+``SafeBrowser`` refuses every resource but the message's own ``cid:`` parts: QTextBrowser would
+otherwise read ``file:`` paths by itself, and remote images would tell the sender the mail was read.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QUrl, Signal
+from PySide6.QtGui import QImage, QTextDocument
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from sharedclient.core.mime.render import RenderedMessage, render_message
+from sharedclient.ui.messagelist import human_size
+
+log = logging.getLogger(__name__)
+
+
+class SafeBrowser(QTextBrowser):
+    """A QTextBrowser that loads nothing from outside the message."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setOpenLinks(False)
+        self.setOpenExternalLinks(False)
+        self.inline_parts: dict[str, tuple[str, bytes]] = {}
+        self.refused: list[str] = []
+
+    def loadResource(self, type_: int, url: QUrl | str) -> Any:  # noqa: N802 - Qt override
+        qurl = QUrl(url) if isinstance(url, str) else url
+        if qurl.scheme().lower() == "cid":
+            part = self.inline_parts.get(qurl.path()) or self.inline_parts.get(qurl.toString()[4:])
+            if part is not None and type_ == QTextDocument.ResourceType.ImageResource:
+                image = QImage()
+                image.loadFromData(QByteArray(part[1]))
+                return image
+        self.refused.append(qurl.toString())
+        return None  # never http, https, file, qrc, relative paths or unknown cid
+
+    def setSource(self, name: QUrl, type_: QTextDocument.ResourceType = QTextDocument.ResourceType.UnknownResource) -> None:  # noqa: N802
+        self.refused.append(name.toString())  # navigation is never followed inside the pane
+
+
+class MessageView(QWidget):
+    """Shows one rendered message. ``show_html_requested`` asks the owner to re-render."""
+
+    show_source_requested = Signal()
+    save_attachment_requested = Signal(object)  # Attachment
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("messageView")
+        self.raw: bytes = b""
+        self.rendered: RenderedMessage | None = None
+        self.prefer_html = False
+
+        self.header_label = QLabel()
+        self.header_label.setObjectName("messageHeaders")
+        self.header_label.setWordWrap(True)
+        self.header_label.setTextFormat(self.header_label.textFormat().RichText)
+        self.header_label.setTextInteractionFlags(self.header_label.textInteractionFlags().TextSelectableByMouse)
+
+        self.remote_bar = QFrame()
+        self.remote_bar.setObjectName("remoteContentBar")
+        self.remote_bar.setStyleSheet("#remoteContentBar { background: #fff8e1; border: 1px solid #ffe082; }")
+        bar = QHBoxLayout(self.remote_bar)
+        bar.setContentsMargins(8, 4, 8, 4)
+        self.remote_label = QLabel()
+        bar.addWidget(self.remote_label, 1)
+        self.remote_bar.hide()
+
+        self.format_button = QPushButton(self.tr("Show HTML"))
+        self.format_button.setObjectName("formatButton")
+        self.format_button.clicked.connect(self.toggle_format)
+        self.source_button = QPushButton(self.tr("View source"))
+        self.source_button.clicked.connect(self.show_source_requested)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.format_button)
+        buttons.addWidget(self.source_button)
+        buttons.addStretch(1)
+
+        self.problem_label = QLabel()
+        self.problem_label.setWordWrap(True)
+        self.problem_label.setStyleSheet("color: #8d6e63")
+        self.problem_label.hide()
+
+        self.browser = SafeBrowser()
+        self.browser.setObjectName("messageBody")
+        self.attachments = QListWidget()
+        self.attachments.setObjectName("attachments")
+        self.attachments.setMaximumHeight(90)
+        self.attachments.hide()
+        self.attachments.itemActivated.connect(lambda item: self.save_attachment_requested.emit(item.data(256)))
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.header_label)
+        layout.addLayout(buttons)
+        layout.addWidget(self.problem_label)
+        layout.addWidget(self.remote_bar)
+        layout.addWidget(self.browser, 1)
+        layout.addWidget(self.attachments)
+        self.clear()
+
+    def clear(self) -> None:
+        self.raw = b""
+        self.rendered = None
+        self.header_label.setText("")
+        self.browser.clear()
+        self.attachments.clear()
+        self.attachments.hide()
+        self.remote_bar.hide()
+        self.problem_label.hide()
+        self.format_button.setEnabled(False)
+        self.source_button.setEnabled(False)
+
+    def show_message(self, raw: bytes) -> None:
+        self.raw = raw
+        self.rendered = render_message(raw)
+        self._fill()
+
+    def toggle_format(self) -> None:
+        self.prefer_html = not self.prefer_html
+        self._fill()
+
+    def _fill(self) -> None:
+        r = self.rendered
+        if r is None:
+            return
+        h = r.headers
+        rows = [("From", r.sender_view)] + [(k, h[k]) for k in ("To", "Cc", "Reply-To", "Date") if h.get(k)]
+        table = "".join(
+            f"<tr><td style='color:#666;padding-right:8px'>{k}:</td><td>{html.escape(v)}</td></tr>" for k, v in rows
+        )
+        self.header_label.setText(f"<b style='font-size:larger'>{html.escape(h.get('Subject') or '(no subject)')}</b>"
+                                  f"<table>{table}</table>")
+        self.browser.inline_parts = r.inline_parts
+        has_html = r.html is not None
+        self.format_button.setEnabled(has_html)
+        self.source_button.setEnabled(True)
+        self.format_button.setText(self.tr("Show plain text") if self.prefer_html else self.tr("Show HTML"))
+        if self.prefer_html and has_html:
+            self.browser.setHtml(r.html or "")
+        else:
+            self.browser.setPlainText(r.text)
+        if r.remote_images:
+            self.remote_label.setText(
+                self.tr("Remote content blocked: %n image(s) from the internet were not loaded, so the sender "
+                        "cannot see that you read this.", "", len(r.remote_images))
+            )
+            self.remote_bar.show()
+        else:
+            self.remote_bar.hide()
+        self.problem_label.setVisible(bool(r.problems))
+        self.problem_label.setText("This message is malformed; it is shown as best it can be. " + " ".join(r.problems[:3]))
+        self.attachments.clear()
+        for att in r.attachments:
+            item = QListWidgetItem(f"📎 {att.filename}  ({att.content_type}, {human_size(att.size)})")
+            item.setData(256, att)
+            self.attachments.addItem(item)
+        self.attachments.setVisible(bool(r.attachments))
