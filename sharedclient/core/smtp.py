@@ -62,7 +62,9 @@ def open_smtp(account: Account, password: str, timeout: float = SMTP_TIMEOUT) ->
         raise
     except smtplib.SMTPServerDisconnected as exc:
         close_smtp(conn)
-        raise translate_connect_error(ConnectionResetError(str(exc)), "SMTP", where, timeout) from exc
+        hint = " This port may expect implicit TLS (--smtp-security tls)." if ep.security is Security.STARTTLS else ""
+        err = translate_connect_error(ConnectionResetError(str(exc)), "SMTP", where, timeout)
+        raise type(err)(err.user_message + hint) from exc
     except smtplib.SMTPResponseException as exc:
         close_smtp(conn)
         raise ProtocolError(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit
 
 from sharedclient.cli.context import CliContext
@@ -75,4 +78,25 @@ def run_gui(ctx: CliContext, credentials: CredentialStore | None = None) -> int:
                 credentials = session_credentials_by_asking(accounts)
         window = build_window(accounts, credentials, profile.name)
         window.show()
-        return app.exec()
+        with quit_on_signals(app):
+            return app.exec()
+
+
+@contextlib.contextmanager
+def quit_on_signals(app: QApplication) -> Iterator[None]:
+    """Ctrl+C / SIGTERM close the window cleanly, so the demo's servers and workers are stopped.
+
+    Python handles signals only while it runs bytecode; a cheap timer lets it do so during app.exec().
+    """
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in previous:
+        signal.signal(sig, lambda *_: app.closeAllWindows())
+    timer = QTimer()
+    timer.timeout.connect(lambda: None)
+    timer.start(250)
+    try:
+        yield
+    finally:
+        timer.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
