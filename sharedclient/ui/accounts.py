@@ -1,76 +1,163 @@
-"""The GUI's view of the accounts: one worker each, state and folder lists as Qt signals."""
+"""The GUI's view of the accounts: an AccountSession each, results and states as Qt signals.
+
+Everything emitted here arrives on the GUI thread. Connection loss is retried with backoff; rights and
+folders are re-read on every resync, because access can be revoked at any time.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
+from sharedclient.core.account_session import AccountSession
 from sharedclient.core.errors import SharedClientError
 from sharedclient.core.imap.connection import ImapConnection
-from sharedclient.core.imap.discovery import discover_folders
+from sharedclient.core.imap.sync import SyncCancelled, SyncResult
 from sharedclient.core.model import Account, Folder
-from sharedclient.core.worker import AccountWorker, ConnectionState
+from sharedclient.core.store.cache import HeaderCache
+from sharedclient.core.worker import ConnectionState
 from sharedclient.ui.bridge import MainThreadBridge
 
 log = logging.getLogger(__name__)
 
 ConnectFactory = Callable[[Account], Callable[[], ImapConnection]]
+CacheFactory = Callable[[Account], HeaderCache]
+RESYNC_INTERVAL_MS = 60_000
+BACKOFF_SECONDS = (5, 10, 20, 40, 80, 160, 300)
+
+
+def memory_cache(_account: Account) -> HeaderCache:
+    return HeaderCache(":memory:")
 
 
 class AccountsController(QObject):
-    """Owns the account workers; everything it emits arrives on the GUI thread."""
-
     state_changed = Signal(str, object, str)  # account name, ConnectionState, detail sentence
     folders_changed = Signal(str, object)  # account name, list[Folder]
     problem = Signal(str, str)  # account name, sentence for the user
+    sync_progress = Signal(str, str, int, int)  # account, path, done, total
+    synced = Signal(str, str, object)  # account, path, SyncResult
 
-    def __init__(self, accounts: list[Account], connect_factory: ConnectFactory, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        accounts: list[Account],
+        connect_factory: ConnectFactory,
+        cache_factory: CacheFactory = memory_cache,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.accounts = {a.name: a for a in accounts}
         self._connect_factory = connect_factory
+        self._cache_factory = cache_factory
         self._bridge = MainThreadBridge(self)
-        self._workers: dict[str, AccountWorker] = {}
+        self.sessions: dict[str, AccountSession] = {}
         self.folders: dict[str, list[Folder]] = {}
+        self._failures: dict[str, int] = {}
+        self._retry_timers: dict[str, QTimer] = {}
+        self._cancels: dict[tuple[str, str], threading.Event] = {}
+        self._resync = QTimer(self)
+        self._resync.setInterval(RESYNC_INTERVAL_MS)
+        self._resync.timeout.connect(self.refresh_folders)
 
     def start(self) -> None:
         for account in self.accounts.values():
-            self._workers[account.name] = AccountWorker(
-                account.name, self._connect_factory(account), on_state=self._state_listener(account.name)
+            cache = self._cache_factory(account)
+            if cache.rebuilt_notice:
+                self.problem.emit(account.name, cache.rebuilt_notice)
+            self.sessions[account.name] = AccountSession(
+                account, self._connect_factory(account), cache, on_state=self._state_listener(account.name)
             )
             self.refresh_folders(account.name)
+        self._resync.start()
 
     def _state_listener(self, name: str) -> Callable[[ConnectionState, str], None]:
         def listener(state: ConnectionState, detail: str) -> None:  # runs on the worker thread
-            self._bridge.post(lambda: self.state_changed.emit(name, state, detail))
+            self._bridge.post(lambda: self._on_state(name, state, detail))
 
         return listener
 
+    def _on_state(self, name: str, state: ConnectionState, detail: str) -> None:
+        if state is ConnectionState.ONLINE:
+            self._failures[name] = 0
+        if state is ConnectionState.OFFLINE and name in self.sessions:
+            failures = self._failures.get(name, 0)
+            delay = BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS) - 1)]
+            self._failures[name] = failures + 1
+            detail = f"{detail} Retrying in {delay} s.".strip()
+            self._schedule_retry(name, delay)
+            self.state_changed.emit(name, state, detail)
+            return
+        self.state_changed.emit(name, state, detail)
+
+    def _schedule_retry(self, name: str, delay: int) -> None:
+        timer = self._retry_timers.get(name)
+        if timer is None:
+            timer = QTimer(self)
+            timer.setSingleShot(True)
+            timer.timeout.connect(lambda n=name: self.refresh_folders(n))
+            self._retry_timers[name] = timer
+        timer.start(delay * 1000)
+
     def state(self, name: str) -> ConnectionState:
-        worker = self._workers.get(name)
-        return worker.state if worker else ConnectionState.IDLE
+        session = self.sessions.get(name)
+        return session.worker.state if session else ConnectionState.IDLE
 
     def refresh_folders(self, name: str | None = None) -> None:
-        """Re-read folders and rights (rights can shrink at any time) for one or all accounts."""
-        for account_name in [name] if name else list(self._workers):
-            account = self.accounts[account_name]
-            future = self._workers[account_name].submit(lambda c, a=account: discover_folders(c.client, a), key="folders")
+        """Re-read folders and rights for one or all accounts."""
+        for account_name in [name] if name else list(self.sessions):
+            session = self.sessions.get(account_name)
+            if session is None:
+                continue
             self._bridge.when_done(
-                future,
+                session.folders(),
                 lambda folders, n=account_name: self._set_folders(n, folders),
                 lambda err, n=account_name: self._report(n, err),
             )
+
+    def sync(self, name: str, path: str) -> None:
+        """Sync one mailbox; progress and the result arrive as signals."""
+        session = self.sessions.get(name)
+        if session is None:
+            return
+        cancel = self._cancels.setdefault((name, path), threading.Event())
+        cancel.clear()
+
+        def progress(done: int, total: int) -> None:  # worker thread
+            self._bridge.post(lambda: self.sync_progress.emit(name, path, done, total))
+
+        self._bridge.when_done(
+            session.sync(path, progress, cancel),
+            lambda result: self._synced(name, path, result),
+            lambda err: self._report(name, err),
+        )
+
+    def cancel_sync(self, name: str, path: str) -> None:
+        event = self._cancels.get((name, path))
+        if event is not None:
+            event.set()
+
+    def _synced(self, name: str, path: str, result: SyncResult) -> None:
+        self.synced.emit(name, path, result)
 
     def _set_folders(self, name: str, folders: list[Folder]) -> None:
         self.folders[name] = folders
         self.folders_changed.emit(name, folders)
 
     def _report(self, name: str, err: SharedClientError) -> None:
-        log.warning("account %s: %s", name, err.user_message)
+        if isinstance(err, SyncCancelled):
+            log.info("account %s: %s", name, err.user_message)
+        else:
+            log.warning("account %s: %s", name, err.user_message)
         self.problem.emit(name, err.user_message)
 
     def shutdown(self) -> None:
-        for worker in self._workers.values():
-            worker.stop()
-        self._workers.clear()
+        self._resync.stop()
+        for timer in self._retry_timers.values():
+            timer.stop()
+        for event in self._cancels.values():
+            event.set()
+        for session in self.sessions.values():
+            session.close()
+        self.sessions.clear()

@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit
@@ -16,8 +17,9 @@ from sharedclient.core.errors import SecretStoreError
 from sharedclient.core.imap.connection import ImapConnection
 from sharedclient.core.imap.session import open_imap
 from sharedclient.core.model import Account
+from sharedclient.core.store.cache import HeaderCache
 from sharedclient.core.secrets import CredentialStore, SessionCredentials
-from sharedclient.ui.accounts import AccountsController, ConnectFactory
+from sharedclient.ui.accounts import AccountsController, CacheFactory, ConnectFactory, memory_cache
 from sharedclient.ui.mainwindow import MainWindow
 
 log = logging.getLogger(__name__)
@@ -58,8 +60,17 @@ def imap_connector(creds: CredentialStore) -> ConnectFactory:
     return factory
 
 
-def build_window(accounts: list[Account], creds: CredentialStore, profile_name: str) -> MainWindow:
-    controller = AccountsController(accounts, imap_connector(creds))
+def cache_in(directory: Path | None) -> CacheFactory:
+    """Header caches as files in the profile's data dir (or in memory when there is none)."""
+    if directory is None:
+        return memory_cache
+    return lambda account: HeaderCache(directory / f"cache-{account.name}.sqlite")
+
+
+def build_window(
+    accounts: list[Account], creds: CredentialStore, profile_name: str, data_dir: Path | None = None
+) -> MainWindow:
+    controller = AccountsController(accounts, imap_connector(creds), cache_in(data_dir))
     window = MainWindow(controller, profile_name)
     controller.start()
     return window
@@ -76,7 +87,7 @@ def run_gui(ctx: CliContext, credentials: CredentialStore | None = None) -> int:
             except SecretStoreError as exc:
                 log.warning("%s", exc.user_message)
                 credentials = session_credentials_by_asking(accounts)
-        window = build_window(accounts, credentials, profile.name)
+        window = build_window(accounts, credentials, profile.name, profile.data_dir)
         window.show()
         with quit_on_signals(app):
             return app.exec()

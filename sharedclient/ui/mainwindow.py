@@ -1,16 +1,37 @@
-"""The main window: folder pane, (later) message list and reading pane, per-account status."""
+"""The main window: folders | message list over reading pane, per-account status, sync progress."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QWidget
+import html
+import logging
 
-from sharedclient.core.imap.rights import describe_rights
-from sharedclient.core.model import Account, Folder
+from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from sharedclient.core.errors import SharedClientError
+from sharedclient.core.imap.rights import describe_rights, is_read_only
+from sharedclient.core.imap.sync import SyncResult
+from sharedclient.core.model import Account, Folder, Section
 from sharedclient.core.worker import ConnectionState
 from sharedclient.ui.accounts import AccountsController
+from sharedclient.ui.actions import allowed
 from sharedclient.ui.folderpane import FolderPane
+from sharedclient.ui.messagelist import ROW_ROLE, MessageListModel, MessageListView
+from sharedclient.ui.messageview import MessageView
+
+log = logging.getLogger(__name__)
 
 _STATE_COLOURS = {
     ConnectionState.ONLINE: "#2e7d32",
@@ -34,59 +55,291 @@ class AccountStatus(QLabel):
     def show_state(self, state: ConnectionState, detail: str) -> None:
         self.state = state
         colour = _STATE_COLOURS[state]
-        self.setText(f'<span style="color:{colour}">●</span> {self.account.email}: {state.value}')
+        text = state.value
+        if state is ConnectionState.OFFLINE and "Retrying in" in detail:
+            text = "offline, retrying in " + detail.rsplit("Retrying in ", 1)[1].rstrip(".")
+        self.setText(f'<span style="color:{colour}">●</span> {self.account.email}: {text}')
         self.setToolTip(detail or f"{self.account.email} is {state.value}")
-        self.setAccessibleName(f"{self.account.email}: {state.value}")
+        self.setAccessibleName(f"{self.account.email}: {text}")
 
 
 class MainWindow(QMainWindow):
     def __init__(self, controller: AccountsController, profile_name: str) -> None:
         super().__init__()
         self.controller = controller
+        self.current: Folder | None = None
         self.setWindowTitle(f"SharedClient — {profile_name}")
-        self.resize(1100, 700)
+        self.resize(1200, 760)
 
         self.folder_pane = FolderPane()
-        self.placeholder = QLabel(self.tr("Choose a mailbox on the left."))
-        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.placeholder.setWordWrap(True)
+        self.search = QLineEdit()
+        self.search.setObjectName("searchBox")
+        self.search.setPlaceholderText(self.tr("Search sender, recipients, subject…"))
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._on_search)
+        self.folder_banner = QLabel(self.tr("Choose a mailbox on the left."))
+        self.folder_banner.setObjectName("folderBanner")
+        self.folder_banner.setWordWrap(True)
+        self.model = MessageListModel(self)
+        self.list_view = MessageListView(self.model)
+        self.list_view.selectionModel().currentRowChanged.connect(self._on_message_selected)
+        self.view = MessageView()
+        self.view.show_source_requested.connect(self._show_source)
+
+        list_box = QWidget()
+        list_layout = QVBoxLayout(list_box)
+        list_layout.setContentsMargins(0, 0, 0, 0)
+        list_layout.addWidget(self.folder_banner)
+        list_layout.addWidget(self.search)
+        list_layout.addWidget(self.list_view, 1)
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(list_box)
+        right.addWidget(self.view)
+        right.setSizes([330, 430])
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.folder_pane)
-        splitter.addWidget(self.placeholder)
-        splitter.setSizes([320, 780])
+        splitter.addWidget(right)
+        splitter.setSizes([300, 900])
         self.setCentralWidget(splitter)
 
-        self.status_labels: dict[str, AccountStatus] = {}
-        for account in controller.accounts.values():
-            label = AccountStatus(account)
-            self.status_labels[account.name] = label
-            self.statusBar().addPermanentWidget(label)
-        if not controller.accounts:
-            self.statusBar().showMessage(self.tr("No accounts yet: add one with “sharedclient account add”."))
-
-        refresh = QAction(self.tr("&Get Mail"), self)
-        refresh.setShortcut(QKeySequence(Qt.Key.Key_F5))
-        refresh.triggered.connect(lambda: controller.refresh_folders())
-        self.menuBar().addMenu(self.tr("&File")).addAction(refresh)
+        self._build_actions()
+        self._build_status_bar()
 
         controller.state_changed.connect(self._on_state)
         controller.folders_changed.connect(self._on_folders)
-        controller.problem.connect(lambda _name, text: self.statusBar().showMessage(text, 15000))
-        self.folder_pane.folder_selected.connect(self._on_folder_selected)
+        controller.problem.connect(self._on_problem)
+        controller.sync_progress.connect(self._on_progress)
+        controller.synced.connect(self._on_synced)
+        self.folder_pane.folder_selected.connect(self.open_folder)
+        self._update_actions()
+
+    # -- construction ----------------------------------------------------------------------------
+
+    def _build_actions(self) -> None:
+        toolbar = QToolBar(self.tr("Main"))
+        toolbar.setObjectName("mainToolbar")
+        toolbar.setMovable(False)
+        self.addToolBar(toolbar)
+        self.refresh_action = QAction(self.tr("Get Mail"), self)
+        self.refresh_action.setShortcut(QKeySequence(Qt.Key.Key_F5))
+        self.refresh_action.triggered.connect(self.refresh)
+        self.read_action = QAction(self.tr("Mark Read/Unread"), self)
+        self.read_action.setShortcut(QKeySequence(Qt.Key.Key_M))
+        self.read_action.triggered.connect(lambda: self._toggle_flag("\\Seen", "toggle_read"))
+        self.flag_action = QAction(self.tr("Flag"), self)
+        self.flag_action.setShortcut(QKeySequence(Qt.Key.Key_S))
+        self.flag_action.triggered.connect(lambda: self._toggle_flag("\\Flagged", "toggle_flag"))
+        self.delete_action = QAction(self.tr("Delete"), self)
+        self.delete_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
+        self.delete_action.setEnabled(False)
+        find = QAction(self.tr("Search"), self)
+        find.setShortcuts([QKeySequence(QKeySequence.StandardKey.Find), QKeySequence("Ctrl+K")])
+        find.triggered.connect(lambda: self.search.setFocus())
+        self.addAction(find)
+        for action in (self.refresh_action, self.read_action, self.flag_action, self.delete_action):
+            toolbar.addAction(action)
+        menu = self.menuBar().addMenu(self.tr("&File"))
+        menu.addAction(self.refresh_action)
+        message_menu = self.menuBar().addMenu(self.tr("&Message"))
+        for action in (self.read_action, self.flag_action, self.delete_action):
+            message_menu.addAction(action)
+        toolbar.widgetForAction(self.read_action).setObjectName("readButton")  # type: ignore[union-attr]
+
+    def _build_status_bar(self) -> None:
+        self.progress = QProgressBar()
+        self.progress.setObjectName("syncProgress")
+        self.progress.setMaximumWidth(220)
+        self.progress.setFormat(self.tr("%v of %m"))
+        self.progress.hide()
+        self.cancel_button = QPushButton(self.tr("Cancel"))
+        self.cancel_button.setObjectName("cancelSync")
+        self.cancel_button.hide()
+        self.cancel_button.clicked.connect(self._cancel_sync)
+        self.statusBar().addWidget(self.progress)
+        self.statusBar().addWidget(self.cancel_button)
+        self.status_labels: dict[str, AccountStatus] = {}
+        for account in self.controller.accounts.values():
+            label = AccountStatus(account)
+            self.status_labels[account.name] = label
+            self.statusBar().addPermanentWidget(label)
+        if not self.controller.accounts:
+            self.statusBar().showMessage(self.tr("No accounts yet: add one with “sharedclient account add”."))
+
+    # -- folders ---------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        self.controller.refresh_folders()
+        if self.current is not None:
+            self.controller.sync(self.current.account, self.current.path)
+
+    def open_folder(self, folder: Folder) -> None:
+        self.current = folder
+        session = self.controller.sessions.get(folder.account)
+        self.view.clear()
+        self.search.clear()
+        if session is None:
+            return
+        self.model.show_mailbox(session.cache, session.cache.mailbox(folder.path).id)
+        self._show_banner(folder)
+        self._update_actions()
+        self.controller.sync(folder.account, folder.path)
+
+    def _show_banner(self, folder: Folder) -> None:
+        where = f"shared mailbox {folder.owner}" if folder.owner else folder.section.value
+        badge = ""
+        if folder.section is not Section.PERSONAL and is_read_only(folder.rights):
+            badge = " <span style='background:#eceff1;padding:1px 4px'>read-only</span>"
+        self.folder_banner.setText(
+            f"<b>{html.escape(folder.name)}</b> — {html.escape(where)}{badge}<br>"
+            f"<span style='color:#666'>You may: {html.escape(describe_rights(folder.rights))}</span>"
+        )
+
+    def _on_folders(self, name: str, folders: list[Folder]) -> None:
+        self.folder_pane.set_account_folders(name, self.controller.accounts[name].email, folders)
+        if self.current is None or self.current.account != name:
+            return
+        fresh = next((f for f in folders if f.path == self.current.path), None)
+        if fresh is None:
+            lost = self.current
+            self.current = None
+            self.model.show_mailbox(None, None)
+            self.view.clear()
+            self.folder_banner.setText(
+                f"<b>You no longer have access to {html.escape(lost.name)}</b> "
+                f"({html.escape(lost.owner or lost.path)}); it was removed from the list."
+            )
+            self.statusBar().showMessage(f"Access to {lost.path} was removed on the server.", 15000)
+        elif fresh.rights != self.current.rights:
+            self.current = fresh
+            self._show_banner(fresh)
+            self.statusBar().showMessage(f"Your rights on {fresh.path} changed: {describe_rights(fresh.rights)}.", 15000)
+        else:
+            self.current = fresh
+        self._update_actions()
+
+    # -- sync ------------------------------------------------------------------------------------
+
+    def _on_progress(self, name: str, path: str, done: int, total: int) -> None:
+        if self.current is None or (name, path) != (self.current.account, self.current.path):
+            return
+        if total > 500 and done < total:
+            self.progress.setMaximum(total)
+            self.progress.setValue(done)
+            self.progress.show()
+            self.cancel_button.show()
+        else:
+            self.progress.hide()
+            self.cancel_button.hide()
+
+    def _cancel_sync(self) -> None:
+        if self.current is not None:
+            self.controller.cancel_sync(self.current.account, self.current.path)
+        self.progress.hide()
+        self.cancel_button.hide()
+
+    def _on_synced(self, name: str, path: str, result: SyncResult) -> None:
+        self.progress.hide()
+        self.cancel_button.hide()
+        if self.current is None or (name, path) != (self.current.account, self.current.path):
+            return
+        if result.fetched or result.updated or result.vanished or result.uidvalidity_reset:
+            selected = self._selected_uid()
+            self.model.reload()
+            if selected is not None:
+                row = self.model.row_of_uid(selected)
+                if row >= 0:
+                    self.list_view.selectRow(row)
+
+    # -- messages --------------------------------------------------------------------------------
+
+    def _selected_uid(self) -> int | None:
+        row = self.list_view.currentIndex().data(ROW_ROLE)
+        return row.uid if row is not None else None
+
+    def _on_search(self, text: str) -> None:
+        self.model.set_search(text)
+
+    def _on_message_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        row = current.data(ROW_ROLE)
+        folder = self.current
+        self._update_actions()
+        if row is None or folder is None:
+            return
+        session = self.controller.sessions[folder.account]
+        self.controller._bridge.when_done(  # noqa: SLF001
+            session.message_body(folder.path, row.uid),
+            lambda raw, uid=row.uid: self._show_body(uid, raw),
+            lambda err: self._on_problem(folder.account, err.user_message),
+        )
+
+    def _show_body(self, uid: int, raw: bytes) -> None:
+        if self._selected_uid() != uid:
+            return
+        self.view.show_message(raw)
+        row = self.list_view.currentIndex().data(ROW_ROLE)
+        folder = self.current
+        if row is not None and folder is not None and not row.seen and allowed("toggle_read", folder)[0]:
+            # Reading marks as read, as in every mail client; in a shared mailbox the team sees it too.
+            self.controller._bridge.when_done(  # noqa: SLF001
+                self.controller.sessions[folder.account].set_flags(folder.path, [uid], ["\\Seen"], True),
+                lambda _: self.model.refresh_row(uid),
+                lambda err: self._on_problem(folder.account, err.user_message),
+            )
+
+    def _show_source(self) -> None:
+        editor = QPlainTextEdit()
+        editor.setObjectName("sourceView")
+        editor.setReadOnly(True)
+        editor.setPlainText(self.view.raw.decode("utf-8", "replace"))
+        editor.setWindowTitle(self.tr("Message source"))
+        editor.resize(800, 600)
+        editor.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        editor.show()
+        self._source_window = editor
+
+    def _toggle_flag(self, flag: str, action: str) -> None:
+        folder = self.current
+        row = self.list_view.currentIndex().data(ROW_ROLE)
+        ok, reason = allowed(action, folder)
+        if folder is None or row is None:
+            return
+        if not ok:
+            self.statusBar().showMessage(reason, 10000)
+            return
+        add = flag not in row.flags
+        session = self.controller.sessions[folder.account]
+        self.controller._bridge.when_done(  # noqa: SLF001
+            session.set_flags(folder.path, [row.uid], [flag], add),
+            lambda _: self._after_flag_change(row.uid),
+            lambda err: self._on_problem(folder.account, err.user_message),
+        )
+
+    def _after_flag_change(self, uid: int) -> None:
+        self.model.refresh_row(uid)
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        has_message = self.list_view.currentIndex().isValid()
+        for action, name in ((self.read_action, "toggle_read"), (self.flag_action, "toggle_flag"),
+                             (self.delete_action, "delete")):
+            ok, reason = allowed(name, self.current)
+            action.setEnabled(ok and has_message)
+            action.setToolTip(reason or action.text())
+        self.delete_action.setEnabled(False)  # deleting and moving arrive with the next step of the read path
+        if allowed("delete", self.current)[0]:
+            self.delete_action.setToolTip(self.tr("Delete is not available yet."))
+
+    # -- status ----------------------------------------------------------------------------------
 
     def _on_state(self, name: str, state: ConnectionState, detail: str) -> None:
         self.status_labels[name].show_state(state, detail)
 
-    def _on_folders(self, name: str, folders: list[Folder]) -> None:
-        self.folder_pane.set_account_folders(name, self.controller.accounts[name].email, folders)
-
-    def _on_folder_selected(self, folder: Folder) -> None:
-        where = f"shared mailbox {folder.owner}" if folder.owner else folder.section.value
-        self.placeholder.setText(
-            f"<b>{folder.name}</b> ({where})<br>{folder.total} messages, {folder.unread} unread<br>"
-            f"You may: {describe_rights(folder.rights)}"
-        )
+    def _on_problem(self, _name: str, text: str) -> None:
+        self.statusBar().showMessage(text, 15000)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.controller.shutdown()
         super().closeEvent(event)
+
+
+__all__ = ["MainWindow", "AccountStatus", "SharedClientError"]

@@ -11,10 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from sharedclient.core.store.cache import HeaderCache
+from sharedclient.ui.icons import status_strip
 from sharedclient.core.store.listing import MessageRow, SortKey, listing_ids, rows_by_id
 
 PAGE = 256
@@ -45,17 +46,26 @@ def short_date(ts: float | None, now: float | None = None) -> str:
     return when.strftime("%Y-%m-%d")
 
 
-def status_marks(row: MessageRow) -> str:
-    marks = ""
+def status_icons(row: MessageRow) -> tuple[str, ...]:
+    """Names of the icons in the first column, in a fixed order."""
+    names = []
+    if not row.seen:
+        names.append("unread")
     if "\\Flagged" in row.flags:
-        marks += "★"
+        names.append("flagged")
     if "\\Answered" in row.flags:
-        marks += "↩"
+        names.append("answered")
     if "$Forwarded" in row.flags:
-        marks += "→"
+        names.append("forwarded")
     if row.has_attachment:
-        marks += "📎"
-    return marks
+        names.append("attachment")
+    return tuple(names)
+
+
+def status_words(row: MessageRow) -> str:
+    words = {"unread": "unread", "flagged": "flagged", "answered": "answered", "forwarded": "forwarded",
+             "attachment": "has attachments"}
+    return ", ".join(words[n] for n in status_icons(row))
 
 
 class MessageListModel(QAbstractTableModel):
@@ -102,12 +112,24 @@ class MessageListModel(QAbstractTableModel):
             self._pages[page_no] = page
         return page.get(self._ids[row])
 
+    def refresh_row(self, uid: int) -> None:
+        """Re-read one row (its flags changed) without resetting the view or the selection."""
+        row = self.row_of_uid(uid)
+        if row < 0:
+            return
+        self._pages.pop(row // PAGE, None)
+        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+
     def row_of_uid(self, uid: int) -> int:
-        for row in range(len(self._ids)):
-            r = self.row_at(row)
-            if r is not None and r.uid == uid:
-                return row
-        return -1
+        if self._cache is None or self._mailbox_id is None:
+            return -1
+        found = self._cache.query("SELECT id FROM message WHERE mailbox_id=? AND uid=?", (self._mailbox_id, uid))
+        if not found:
+            return -1
+        try:
+            return self._ids.index(found[0][0])
+        except ValueError:
+            return -1
 
     # -- Qt model API ----------------------------------------------------------------------------------
 
@@ -130,8 +152,6 @@ class MessageListModel(QAbstractTableModel):
             return None
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            if col == 0:
-                return status_marks(row)
             if col == 1:
                 return row.from_display
             if col == 2:
@@ -143,10 +163,16 @@ class MessageListModel(QAbstractTableModel):
                 return human_size(row.size)
         elif role == Qt.ItemDataRole.FontRole and not row.seen:
             return _BOLD
-        elif role == Qt.ItemDataRole.ToolTipRole and col in (1, 2):
-            return f"{row.from_name} <{row.from_addr}>" if col == 1 else row.subject
-        elif role == Qt.ItemDataRole.ForegroundRole and col == 0 and "\\Flagged" in row.flags:
-            return QBrush(QColor("#e65100"))
+        elif role == Qt.ItemDataRole.DecorationRole and col == 0:
+            names = status_icons(row)
+            return status_strip(names) if names else None
+        elif role == Qt.ItemDataRole.ToolTipRole:
+            if col == 0:
+                return status_words(row)
+            if col in (1, 2):
+                return f"{row.from_name} <{row.from_addr}>" if col == 1 else row.subject
+        elif role == Qt.ItemDataRole.AccessibleTextRole and col == 0:
+            return status_words(row)
         elif role == Qt.ItemDataRole.TextAlignmentRole and col == 4:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         elif role == ROW_ROLE:
@@ -179,7 +205,7 @@ class MessageListView(QTableView):
         header = self.horizontalHeader()
         header.setHighlightSections(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Fixed)
-        header.resizeSection(0, 44)
+        header.resizeSection(0, 62)
         header.resizeSection(1, 200)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         header.resizeSection(3, 120)

@@ -52,7 +52,7 @@ def test_alice_sees_personal_and_shared_mailboxes(qtbot: QtBot, imap_server: Ima
     assert "[read-only]" in sales_item.text()
     assert "cannot delete" in sales_item.toolTip()
     window.folder_pane.select_folder("alice", "shared/support@example.test/INBOX")
-    assert "support@example.test" in window.placeholder.text()
+    assert "support@example.test" in window.folder_banner.text()
     window.close()
 
 

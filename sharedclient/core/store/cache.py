@@ -250,3 +250,11 @@ class HeaderCache:
                 "INSERT OR REPLACE INTO body(message_id, raw) SELECT id, ? FROM message WHERE mailbox_id=? AND uid=?",
                 (raw, mailbox_id, uid),
             )
+
+    def flags(self, mailbox_id: int, uids: Sequence[int]) -> list[tuple[int, tuple[str, ...]]]:
+        marks = ",".join("?" * len(uids))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT uid, flags FROM message WHERE mailbox_id=? AND uid IN ({marks})", (mailbox_id, *uids)
+            ).fetchall()
+        return [(uid, tuple(flags.split())) for uid, flags in rows]
