@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import html
 import logging
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QFileDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -21,6 +24,9 @@ from PySide6.QtWidgets import (
 )
 
 from sharedclient.core.errors import SharedClientError
+from sharedclient.core.mime.filenames import save_attachment
+from sharedclient.core.mime.render import Attachment, attachment_payload
+from sharedclient.core.remote import fetch_images
 from sharedclient.core.imap.rights import describe_rights, is_read_only
 from sharedclient.core.imap.sync import SyncResult
 from sharedclient.core.model import Account, Folder, Section
@@ -68,6 +74,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.controller = controller
         self.current: Folder | None = None
+        self._remote_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="remote-images")
         self.setWindowTitle(f"SharedClient — {profile_name}")
         self.resize(1200, 760)
 
@@ -85,6 +92,9 @@ class MainWindow(QMainWindow):
         self.list_view.selectionModel().currentRowChanged.connect(self._on_message_selected)
         self.view = MessageView()
         self.view.show_source_requested.connect(self._show_source)
+        self.view.load_remote_requested.connect(self._load_remote)
+        self.view.save_attachment_requested.connect(self._save_attachment)
+        self.choose_folder = lambda: QFileDialog.getExistingDirectory(self, self.tr("Save attachment in"))
 
         list_box = QWidget()
         list_layout = QVBoxLayout(list_box)
@@ -297,6 +307,27 @@ class MainWindow(QMainWindow):
         editor.show()
         self._source_window = editor
 
+    def _load_remote(self, urls: list[str]) -> None:
+        """The user asked to load this message's remote images once: fetch them off the GUI thread."""
+        raw = self.view.raw
+        future = self._remote_pool.submit(fetch_images, urls)
+        self.controller._bridge.when_done(  # noqa: SLF001
+            future,
+            lambda images: self.view.show_remote_images(images) if self.view.raw == raw else None,
+            lambda err: self._on_problem("", err.user_message),
+        )
+
+    def _save_attachment(self, attachment: Attachment) -> None:
+        folder = self.choose_folder()
+        if not folder:
+            return
+        try:
+            path = save_attachment(Path(folder), attachment.filename, attachment_payload(self.view.raw, attachment.index))
+        except SharedClientError as exc:
+            self._on_problem("", exc.user_message)
+            return
+        self.statusBar().showMessage(self.tr("Saved as %s") % str(path), 10000)
+
     def _toggle_flag(self, flag: str, action: str) -> None:
         folder = self.current
         row = self.list_view.currentIndex().data(ROW_ROLE)
@@ -338,6 +369,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, 15000)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self._remote_pool.shutdown(wait=False, cancel_futures=True)
         self.controller.shutdown()
         super().closeEvent(event)
 

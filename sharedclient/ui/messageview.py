@@ -38,10 +38,16 @@ class SafeBrowser(QTextBrowser):
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
         self.inline_parts: dict[str, tuple[str, bytes]] = {}
+        self.remote_images: dict[str, bytes] = {}  # filled only after the user chose "load once"
         self.refused: list[str] = []
 
     def loadResource(self, type_: int, url: QUrl | str) -> Any:  # noqa: N802 - Qt override
         qurl = QUrl(url) if isinstance(url, str) else url
+        remote = self.remote_images.get(qurl.toString())
+        if remote is not None and type_ == QTextDocument.ResourceType.ImageResource:
+            image = QImage()
+            image.loadFromData(QByteArray(remote))
+            return image
         if qurl.scheme().lower() == "cid":
             part = self.inline_parts.get(qurl.path()) or self.inline_parts.get(qurl.toString()[4:])
             if part is not None and type_ == QTextDocument.ResourceType.ImageResource:
@@ -60,6 +66,7 @@ class MessageView(QWidget):
 
     show_source_requested = Signal()
     save_attachment_requested = Signal(object)  # Attachment
+    load_remote_requested = Signal(object)  # list of image URLs
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -80,7 +87,12 @@ class MessageView(QWidget):
         bar = QHBoxLayout(self.remote_bar)
         bar.setContentsMargins(8, 4, 8, 4)
         self.remote_label = QLabel()
+        self.remote_label.setWordWrap(True)
         bar.addWidget(self.remote_label, 1)
+        self.load_once_button = QPushButton(self.tr("Load once"))
+        self.load_once_button.setObjectName("loadOnce")
+        self.load_once_button.clicked.connect(self._request_remote)
+        bar.addWidget(self.load_once_button)
         self.remote_bar.hide()
 
         self.format_button = QPushButton(self.tr("Show HTML"))
@@ -130,8 +142,24 @@ class MessageView(QWidget):
 
     def show_message(self, raw: bytes) -> None:
         self.raw = raw
+        self.browser.remote_images = {}
         self.rendered = render_message(raw)
         self._fill()
+
+    def _request_remote(self) -> None:
+        if self.rendered is not None and self.rendered.remote_images:
+            self.load_once_button.setEnabled(False)
+            self.load_remote_requested.emit(list(self.rendered.remote_images))
+
+    def show_remote_images(self, images: dict[str, bytes]) -> None:
+        """Show this message once more with the fetched remote images (never remembered)."""
+        if not self.raw:
+            return
+        self.browser.remote_images = images
+        self.rendered = render_message(self.raw, allow_remote_images=True)
+        self.prefer_html = True
+        self._fill()
+        self.remote_bar.hide()
 
     def toggle_format(self) -> None:
         self.prefer_html = not self.prefer_html
@@ -157,7 +185,8 @@ class MessageView(QWidget):
             self.browser.setHtml(r.html or "")
         else:
             self.browser.setPlainText(r.text)
-        if r.remote_images:
+        if r.remote_images and not self.browser.remote_images:
+            self.load_once_button.setEnabled(True)
             self.remote_label.setText(
                 self.tr("Remote content blocked: %n image(s) from the internet were not loaded, so the sender "
                         "cannot see that you read this.", "", len(r.remote_images))

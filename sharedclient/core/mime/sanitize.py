@@ -4,6 +4,7 @@ the view can offer "load once"."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import nh3
@@ -25,6 +26,7 @@ SAFE_ATTRIBUTES = {
     "ol": {"start", "type"},
 }
 LINK_SCHEMES = ("http:", "https:", "mailto:")
+_IMG_WITHOUT_SRC = re.compile(r"<img(?![^>]*\bsrc=)[^>]*>")
 
 
 @dataclass
@@ -62,4 +64,6 @@ def sanitize_html(html: str, *, allow_remote_images: bool = False) -> SanitizedH
         link_rel="noopener noreferrer",
         strip_comments=True,
     )
+    # An <img> whose source was refused is dropped whole: an empty src makes Qt try to open "".
+    result.html = _IMG_WITHOUT_SRC.sub("", result.html)
     return result
