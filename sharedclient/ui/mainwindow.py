@@ -74,6 +74,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.controller = controller
         self.current: Folder | None = None
+        self._opened_first = False
         self._remote_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="remote-images")
         self.setWindowTitle(f"SharedClient — {profile_name}")
         self.resize(1200, 760)
@@ -206,6 +207,12 @@ class MainWindow(QMainWindow):
 
     def _on_folders(self, name: str, folders: list[Folder]) -> None:
         self.folder_pane.set_account_folders(name, self.controller.accounts[name].email, folders)
+        if self.current is None and not self._opened_first:
+            self._opened_first = True  # start where everyone starts: the first account's Inbox
+            inbox = next((f for f in folders if f.section is Section.PERSONAL and f.path.upper() == "INBOX"), None)
+            if inbox is not None:
+                self.folder_pane.select_folder(name, inbox.path)
+            return
         if self.current is None or self.current.account != name:
             return
         fresh = next((f for f in folders if f.path == self.current.path), None)
