@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sharedclient import __version__
-from sharedclient.cli import account_cmds, profile_cmds
+from sharedclient.cli import account_cmds, acl_cmds, audit_cmds, profile_cmds, read_cmds
+from sharedclient.cli import identity_cmds, send_cmds
 from sharedclient.cli.context import CliContext
 from sharedclient.core.errors import SharedClientError
 from sharedclient.core.profiles import DEFAULT_PROFILE, ProfileStore
@@ -32,6 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     profile_cmds.register(sub)
     account_cmds.register(sub)
+    read_cmds.register(sub)
+    acl_cmds.register(sub)
+    audit_cmds.register(sub)
+    identity_cmds.register(sub)
+    send_cmds.register(sub)
     demo = sub.add_parser("demo", help="start local demo mail servers and open the window on them")
     demo.add_argument("--no-gui", action="store_true", help="start the servers and print how to connect, no window")
     demo.set_defaults(func=None, gui="demo")

@@ -1,22 +1,27 @@
 """One account's worker and header cache: the small surface both the CLI and the GUI use.
 
 Every method returns a ``Future`` and never blocks the caller; work runs on the account's worker thread,
-which owns the IMAP connection.
+which owns the IMAP connection. Changes check the rights the server grants at that moment (rights can
+shrink while the window is open) and refusals arrive as a :class:`PermissionDenied` with one sentence.
+After a change succeeds on the server the header cache is updated at once, so the list shows the new
+state without waiting for the next sync.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 
+from sharedclient.core.imap import messages
 from sharedclient.core.imap.connection import ImapConnection
 from sharedclient.core.imap.discovery import discover_folders
-from sharedclient.core.imap.messages import fetch_body, set_flags
+from sharedclient.core.imap.idle import RENEW_AFTER, ChangeListener, MailboxWatcher, WatchStateListener
+from sharedclient.core.imap.messages import FLAGGED, SEEN, DeleteOutcome, fetch_body, namespaces_of, resolve_folder
 from sharedclient.core.imap.sync import Progress, SyncResult, sync_mailbox
 from sharedclient.core.model import Account, Folder
 from sharedclient.core.store.cache import HeaderCache
-from sharedclient.core.worker import AccountWorker, StateListener
+from sharedclient.core.worker import STALE_AFTER, AccountWorker, StateListener
 
 
 class AccountSession:
@@ -26,20 +31,41 @@ class AccountSession:
         connect: Callable[[], ImapConnection],
         cache: HeaderCache,
         on_state: StateListener | None = None,
+        *,
+        stale_after: float = STALE_AFTER,
     ) -> None:
         self.account = account
         self.cache = cache
-        self.worker = AccountWorker(account.name, connect, on_state)
+        self._connect = connect
+        self._watchers: list[MailboxWatcher] = []
+        self._watch_lock = threading.Lock()
+        self.worker = AccountWorker(account.name, connect, on_state, stale_after=stale_after)
+
+    # -- reading -----------------------------------------------------------------------------------
 
     def folders(self) -> Future[list[Folder]]:
-        """NAMESPACE + LIST + MYRIGHTS + STATUS; mailboxes no longer visible leave the cache."""
+        """NAMESPACE + LIST + MYRIGHTS + STATUS; mailboxes no longer readable leave the cache.
+
+        "No longer readable" covers both an unshared mailbox (gone from LIST) and one whose ``r`` right
+        was taken away: a former team member must not keep reading the cached copy.
+        """
 
         def job(conn: ImapConnection) -> list[Folder]:
-            folders = discover_folders(conn.client, self.account)
-            self.cache.forget_mailboxes_except(f.path for f in folders if f.selectable)
+            # Dovecot shows a mailbox shared *after* login only to new sessions, so discovery uses a
+            # short-lived connection of its own (still on the worker thread, one job at a time).
+            fresh = self._connect()
+            try:
+                folders = discover_folders(fresh.client, self.account, namespaces_of(fresh))
+            finally:
+                fresh.close()
+            self.cache.forget_mailboxes_except(f.path for f in folders if f.selectable and "r" in f.rights)
             return folders
 
         return self.worker.submit(job, key="folders")
+
+    def folder(self, path: str, *, counts: bool = False) -> Future[Folder]:
+        """One mailbox with its current rights (and counts); NotFoundError when it is not visible."""
+        return self.worker.submit(lambda conn: resolve_folder(conn, self.account, path, counts=counts))
 
     def sync(
         self, path: str, progress: Progress | None = None, cancel: threading.Event | None = None
@@ -64,21 +90,92 @@ class AccountSession:
 
         return self.worker.submit(job)
 
-    def set_flags(self, path: str, uids: list[int], flags: list[str], add: bool) -> Future[None]:
-        """Change flags on the server, then in the cache (so the list shows what the server holds)."""
+    # -- changing ----------------------------------------------------------------------------------
 
-        def job(conn: ImapConnection) -> None:
-            set_flags(conn, path, uids, flags, add)
+    def set_flags(
+        self, path: str, uids: Sequence[int], flags: Sequence[str], add: bool
+    ) -> Future[dict[int, tuple[str, ...]]]:
+        """Add/remove flags or keywords (``s`` for \\Seen, ``t`` for \\Deleted, ``w`` for the rest).
+
+        Resolves to the flags each message now has; the cache holds the same.
+        """
+
+        def job(conn: ImapConnection) -> dict[int, tuple[str, ...]]:
+            folder = resolve_folder(conn, self.account, path)
+            reported = messages.set_flags(conn, folder, uids, flags, add)
             mailbox_id = self.cache.mailbox(path).id
-            current = {uid: set(f) for uid, f in self.cache.flags(mailbox_id, uids)}
-            changes = []
-            for uid, have in current.items():
-                new = have | set(flags) if add else have - set(flags)
-                changes.append((uid, tuple(sorted(new)), None))
-            self.cache.update_flags(mailbox_id, changes)
+            now = dict(reported)
+            for uid, have in self.cache.flags(mailbox_id, list(uids)):
+                if uid not in now:  # the server did not echo it: apply the change to what we had
+                    now[uid] = tuple(sorted(set(have) | set(flags) if add else set(have) - set(flags)))
+            self.cache.update_flags(mailbox_id, [(uid, f, None) for uid, f in now.items()])
+            return now
 
         return self.worker.submit(job)
 
+    def mark_read(self, path: str, uids: Sequence[int], read: bool = True) -> Future[dict[int, tuple[str, ...]]]:
+        return self.set_flags(path, uids, [SEEN], read)
+
+    def flag(self, path: str, uids: Sequence[int], flagged: bool = True) -> Future[dict[int, tuple[str, ...]]]:
+        return self.set_flags(path, uids, [FLAGGED], flagged)
+
+    def delete(self, path: str, uids: Sequence[int]) -> Future[DeleteOutcome]:
+        """To the owner's Trash when there is one we may file into, else removed for good (see messages)."""
+
+        def job(conn: ImapConnection) -> DeleteOutcome:
+            folder = resolve_folder(conn, self.account, path)
+            may_delete = {"t", "e"} <= set(folder.rights)  # else delete() refuses; skip the Trash lookup
+            trash = messages.find_trash(conn, self.account, folder) if may_delete else None
+            outcome = messages.delete(conn, folder, uids, trash)
+            self.cache.delete_uids(self.cache.mailbox(path).id, outcome.uids)
+            return outcome
+
+        return self.worker.submit(job)
+
+    def move(self, path: str, uids: Sequence[int], target: str) -> Future[list[int]]:
+        """Move to another mailbox of this account; resolves to the UIDs that were moved."""
+        return self._transfer(path, uids, target, copy=False)
+
+    def copy(self, path: str, uids: Sequence[int], target: str) -> Future[list[int]]:
+        return self._transfer(path, uids, target, copy=True)
+
+    def _transfer(self, path: str, uids: Sequence[int], target: str, *, copy: bool) -> Future[list[int]]:
+        def job(conn: ImapConnection) -> list[int]:
+            folder = resolve_folder(conn, self.account, path)
+            dest = resolve_folder(conn, self.account, target)
+            done = messages.transfer(conn, folder, uids, dest, copy=copy)
+            if not copy:
+                self.cache.delete_uids(self.cache.mailbox(path).id, done)
+            return done
+
+        return self.worker.submit(job)
+
+    # -- watching ----------------------------------------------------------------------------------
+
+    def watch(
+        self,
+        path: str,
+        on_change: ChangeListener,
+        *,
+        on_state: WatchStateListener | None = None,
+        renew_after: float = RENEW_AFTER,
+    ) -> MailboxWatcher:
+        """Start IDLE on ``path`` over a connection of its own; stop it with ``watcher.stop()``.
+
+        ``on_change`` runs on the watcher's thread: the GUI posts it to the main thread and syncs.
+        """
+        watcher = MailboxWatcher(
+            self._connect, path, on_change, on_state=on_state, renew_after=renew_after, name=self.account.name
+        )
+        with self._watch_lock:
+            self._watchers = [w for w in self._watchers if w.running]
+            self._watchers.append(watcher)
+        return watcher.start()
+
     def close(self) -> None:
+        with self._watch_lock:
+            watchers, self._watchers = self._watchers, []
+        for watcher in watchers:
+            watcher.stop()
         self.worker.stop()
         self.cache.close()

@@ -62,3 +62,45 @@ class ProtocolError(SharedClientError):
 
 class PermissionDenied(SharedClientError):
     """The server refused an action for lack of rights (IMAP NOPERM, SMTP 5.7.x)."""
+
+
+class UnsafeMessageError(UsageError):
+    """A composed message failed a safety check (header injection, recipients not matching the headers).
+
+    Raised before anything touches the network: the message is never sent in another form than shown.
+    """
+
+
+class SendError(SharedClientError):
+    """The submission server did not take the message.
+
+    ``smtp_reply`` holds the server's own words ("553 5.7.1 …"), empty when there was no reply at all
+    (network). ``permanent`` says whether sending the same bytes again would fail again (5xx) or may work
+    later (4xx, network trouble): the outbox retries only the latter by itself.
+    """
+
+    def __init__(self, user_message: str, *, smtp_reply: str = "", permanent: bool = True) -> None:
+        super().__init__(user_message)
+        self.smtp_reply = smtp_reply
+        self.permanent = permanent
+
+
+class SenderRefused(SendError, PermissionDenied):
+    """The server refused the envelope sender or the From address: no Send As / on-behalf permission."""
+
+
+class RecipientsRefused(SendError):
+    """One or more recipients were refused; nothing was sent (never to a subset). ``refused``: address → reply."""
+
+    def __init__(
+        self, user_message: str, refused: dict[str, str], *, smtp_reply: str = "", permanent: bool = True
+    ) -> None:
+        super().__init__(user_message, smtp_reply=smtp_reply, permanent=permanent)
+        self.refused = refused
+
+
+class DeliveryUncertain(SendError):
+    """The connection broke after the whole message was handed over but before the server confirmed it.
+
+    It may have been delivered, so it is never resent automatically (no double sends).
+    """

@@ -78,6 +78,14 @@ class Account:
 
 @dataclass(frozen=True)
 class Identity:
+    """An address a person may send from, through one account's SMTP login.
+
+    ``mode``: OWN (the login's own address), SEND_AS (From and envelope are the shared address) or
+    ON_BEHALF (From is the shared address, Sender and envelope are the person's own address).
+    ``mailbox_owner`` names the shared mailbox the identity belongs to (its Sent folder gets the team
+    copy); ``sent_folder`` overrides where that copy goes; ``dsn`` asks for delivery reports.
+    """
+
     address: str
     name: str
     account: str
@@ -86,6 +94,8 @@ class Identity:
     reply_to: str | None = None
     signature: str = ""
     mailbox_owner: str | None = None
+    sent_folder: str | None = None
+    dsn: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The profile's settings file: accounts and (later) identities, never secrets.
+"""The profile's settings file: accounts and identities, never secrets.
 
 Stored as versioned JSON, written atomically. A file from a newer SharedClient is refused rather than
 silently downgraded, so nothing the newer version knows about is lost.
@@ -13,7 +13,7 @@ from typing import Any
 
 from sharedclient.core.errors import AlreadyExistsError, NotFoundError, StorageError
 from sharedclient.core.fileio import atomic_write
-from sharedclient.core.model import Account, Endpoint, Security
+from sharedclient.core.model import Account, Endpoint, Identity, Security, SendMode
 
 SETTINGS_VERSION = 1
 
@@ -22,6 +22,7 @@ SETTINGS_VERSION = 1
 class Settings:
     version: int = SETTINGS_VERSION
     accounts: tuple[Account, ...] = field(default=())
+    identities: tuple[Identity, ...] = field(default=())  # explicit ones; see core.identities for implicit
 
     def account(self, name: str) -> Account:
         for acct in self.accounts:
@@ -37,7 +38,29 @@ class Settings:
 
     def without_account(self, name: str) -> Settings:
         self.account(name)  # raises NotFoundError with the list of names
-        return replace(self, accounts=tuple(a for a in self.accounts if a.name != name))
+        return replace(
+            self,
+            accounts=tuple(a for a in self.accounts if a.name != name),
+            identities=tuple(i for i in self.identities if i.account != name),  # they cannot send any more
+        )
+
+    def identity(self, address: str) -> Identity:
+        """The explicitly configured identity for ``address`` (case-insensitive)."""
+        for ident in self.identities:
+            if ident.address.lower() == address.lower():
+                return ident
+        known = ", ".join(i.address for i in self.identities) or "none yet"
+        raise NotFoundError(f"There is no identity “{address}” in this profile (identities: {known}).")
+
+    def with_identity(self, identity: Identity) -> Settings:
+        self.account(identity.account)  # an identity always sends through an existing account
+        if any(i.address.lower() == identity.address.lower() for i in self.identities):
+            raise AlreadyExistsError(f"An identity for {identity.address} already exists in this profile.")
+        return replace(self, identities=self.identities + (identity,))
+
+    def without_identity(self, address: str) -> Settings:
+        self.identity(address)
+        return replace(self, identities=tuple(i for i in self.identities if i.address.lower() != address.lower()))
 
 
 def _endpoint_to_json(ep: Endpoint) -> dict[str, Any]:
@@ -55,7 +78,13 @@ def settings_to_json(settings: Settings) -> dict[str, Any]:
         entry["imap"] = _endpoint_to_json(acct.imap)
         entry["smtp"] = _endpoint_to_json(acct.smtp)
         accounts.append(entry)
-    return {"version": settings.version, "accounts": accounts}
+    identities = []
+    for ident in settings.identities:
+        entry = asdict(ident)
+        entry["mode"] = ident.mode.value
+        entry["aliases"] = list(ident.aliases)
+        identities.append(entry)
+    return {"version": settings.version, "accounts": accounts, "identities": identities}
 
 
 def settings_from_json(data: dict[str, Any]) -> Settings:
@@ -65,7 +94,13 @@ def settings_from_json(data: dict[str, Any]) -> Settings:
         entry["imap"] = _endpoint_from_json(entry["imap"])
         entry["smtp"] = _endpoint_from_json(entry["smtp"])
         accounts.append(Account(**entry))
-    return Settings(version=SETTINGS_VERSION, accounts=tuple(accounts))
+    identities = []
+    for entry in data.get("identities", []):  # files from before identities existed have no key
+        entry = dict(entry)
+        entry["mode"] = SendMode(entry.get("mode", SendMode.OWN.value))
+        entry["aliases"] = tuple(entry.get("aliases", ()))
+        identities.append(Identity(**entry))
+    return Settings(version=SETTINGS_VERSION, accounts=tuple(accounts), identities=tuple(identities))
 
 
 def load_settings(path: Path) -> Settings:

@@ -11,13 +11,15 @@ import imaplib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from enum import Enum
 from typing import Any, TypeVar
 
-from sharedclient.core.errors import AuthError, NetworkError, SharedClientError, TlsError
+from sharedclient.core.errors import AuthError, NetworkError, ProtocolError, SharedClientError, TlsError
 from sharedclient.core.imap.connection import ImapConnection
+from sharedclient.core.imap.session import server_reason
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +47,23 @@ def state_for_error(exc: SharedClientError) -> ConnectionState:
 
 
 StateListener = Callable[[ConnectionState, str], None]
+#: Seconds of silence after which a job first checks the connection with NOOP (see ``check_alive``).
+STALE_AFTER = 240.0
 
 
 class AccountWorker:
     """Runs IMAP jobs for one account on its own thread, connecting on demand."""
 
-    def __init__(self, name: str, connect: Callable[[], ImapConnection], on_state: StateListener | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        connect: Callable[[], ImapConnection],
+        on_state: StateListener | None = None,
+        *,
+        stale_after: float = STALE_AFTER,
+    ) -> None:
         self.name = name
+        self._stale_after = stale_after
         self._connect = connect
         self._on_state = on_state or (lambda state, detail: None)
         self._queue: queue.Queue[tuple[Future[Any], Job, str | None] | None] = queue.Queue()
@@ -101,6 +113,11 @@ class AccountWorker:
             log.exception("state listener failed")
 
     def _ensure_connection(self) -> ImapConnection:
+        if self._conn is not None and not self._conn.check_alive(self._stale_after):
+            # The server hung up while we were not looking (autologout, restart, UIDVALIDITY change):
+            # reconnect now rather than fail the user's next action with "connection lost".
+            log.info("account %s: connection went away while unused; reconnecting", self.name)
+            self._drop_connection()
         if self._conn is None:
             self._set_state(ConnectionState.CONNECTING)
             try:
@@ -127,9 +144,16 @@ class AccountWorker:
                     self._pending_keys.pop(key, None)
             if not future.set_running_or_notify_cancel():
                 continue
+            conn = None
             try:
                 conn = self._ensure_connection()
                 future.set_result(job(conn))
+            except NetworkError as exc:
+                if conn is not None:  # a job that reports a network failure leaves an unusable connection
+                    self._drop_connection()
+                    if not self._stopping.is_set():
+                        self._set_state(ConnectionState.OFFLINE, exc.user_message)
+                future.set_exception(exc)
             except SharedClientError as exc:
                 future.set_exception(exc)
             except (OSError, EOFError, imaplib.IMAP4.abort) as exc:
@@ -139,8 +163,16 @@ class AccountWorker:
                 if not self._stopping.is_set():
                     self._set_state(ConnectionState.OFFLINE, err.user_message)
                 future.set_exception(err)
+            except imaplib.IMAP4.error as exc:
+                # A NO/BAD the job did not translate: still one sentence for the user, no traceback.
+                log.info("IMAP command refused on account %s: %s", self.name, exc)
+                text = server_reason(exc)
+                future.set_exception(ProtocolError(f"The IMAP server of account “{self.name}” refused: {text}."))
             except BaseException as exc:  # noqa: BLE001 - deliver every failure to the caller
                 log.exception("IMAP job failed on account %s", self.name)
                 future.set_exception(exc)
+            finally:
+                if self._conn is not None:
+                    self._conn.last_used = time.monotonic()
         self._drop_connection()
         self._set_state(ConnectionState.IDLE)

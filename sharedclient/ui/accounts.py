@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from sharedclient.core.account_session import AccountSession
 from sharedclient.core.errors import SharedClientError
+from sharedclient.core.imap.idle import MailboxChange, MailboxWatcher
 from sharedclient.core.imap.connection import ImapConnection
 from sharedclient.core.imap.sync import SyncCancelled, SyncResult
 from sharedclient.core.model import Account, Folder
@@ -39,6 +40,7 @@ class AccountsController(QObject):
     problem = Signal(str, str)  # account name, sentence for the user
     sync_progress = Signal(str, str, int, int)  # account, path, done, total
     synced = Signal(str, str, object)  # account, path, SyncResult
+    mailbox_changed = Signal(str, str)  # account, path: IDLE saw new mail, expunges or flag changes
 
     def __init__(
         self,
@@ -57,6 +59,7 @@ class AccountsController(QObject):
         self._failures: dict[str, int] = {}
         self._retry_timers: dict[str, QTimer] = {}
         self._cancels: dict[tuple[str, str], threading.Event] = {}
+        self._watchers: dict[tuple[str, str], MailboxWatcher] = {}
         self._resync = QTimer(self)
         self._resync.setInterval(RESYNC_INTERVAL_MS)
         self._resync.timeout.connect(self.refresh_folders)
@@ -70,6 +73,7 @@ class AccountsController(QObject):
                 account, self._connect_factory(account), cache, on_state=self._state_listener(account.name)
             )
             self.refresh_folders(account.name)
+            self.watch(account.name, "INBOX")  # new mail in every Inbox shows up at once
         self._resync.start()
 
     def _state_listener(self, name: str) -> Callable[[ConnectionState, str], None]:
@@ -133,6 +137,28 @@ class AccountsController(QObject):
             lambda err: self._report(name, err),
         )
 
+    def watch(self, name: str, path: str) -> None:
+        """IDLE on ``path`` (its own connection); a change syncs it and refreshes the counts."""
+        session = self.sessions.get(name)
+        if session is None or (name, path) in self._watchers:
+            return
+
+        def changed(_change: MailboxChange) -> None:  # watcher thread
+            self._bridge.post(lambda: self._on_mailbox_changed(name, path))
+
+        self._watchers[(name, path)] = session.watch(path, changed)
+
+    def unwatch(self, name: str, path: str) -> None:
+        watcher = self._watchers.pop((name, path), None)
+        if watcher is not None:
+            watcher.stop(timeout=0)  # never wait on the GUI thread; it finishes by itself
+
+    def _on_mailbox_changed(self, name: str, path: str) -> None:
+        if name in self.sessions:
+            self.sync(name, path)
+            self.refresh_folders(name)
+            self.mailbox_changed.emit(name, path)
+
     def cancel_sync(self, name: str, path: str) -> None:
         event = self._cancels.get((name, path))
         if event is not None:
@@ -154,6 +180,7 @@ class AccountsController(QObject):
 
     def shutdown(self) -> None:
         self._resync.stop()
+        self._watchers.clear()  # session.close() stops them
         for timer in self._retry_timers.values():
             timer.stop()
         for event in self._cancels.values():

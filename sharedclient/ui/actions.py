@@ -16,7 +16,7 @@ class ActionRule:
 RULES = {
     "toggle_read": ActionRule("s", "You may not change the read state here (missing right “s”)."),
     "toggle_flag": ActionRule("w", "You may not flag or tag messages here (missing right “w”)."),
-    "delete": ActionRule("te", "You may not delete messages here (missing rights “t” and “e”)."),
+    "delete": ActionRule("t", "You may not delete messages here (missing right “t”)."),
 }
 
 

@@ -18,8 +18,10 @@ from sharedclient.core.imap.connection import ImapConnection
 from sharedclient.core.imap.session import open_imap
 from sharedclient.core.model import Account
 from sharedclient.core.store.cache import HeaderCache
+from sharedclient.core.store.audit import AuditLog, audit_path
 from sharedclient.core.secrets import CredentialStore, SessionCredentials
 from sharedclient.ui.accounts import AccountsController, CacheFactory, ConnectFactory, memory_cache
+from sharedclient.ui.icons import icon
 from sharedclient.ui.mainwindow import MainWindow
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,7 @@ def ensure_app() -> QApplication:
         app.setApplicationName("SharedClient")
         app.setOrganizationName("SharedClient")
         app.setDesktopFileName("sharedclient")
+        app.setWindowIcon(icon("sharedclient"))
     assert isinstance(app, QApplication)
     return app
 
@@ -72,6 +75,8 @@ def build_window(
 ) -> MainWindow:
     controller = AccountsController(accounts, imap_connector(creds), cache_in(data_dir))
     window = MainWindow(controller, profile_name)
+    if data_dir is not None:  # opened per change, so a damaged audit trail blocks changes, not the window
+        window.audit_factory = lambda: AuditLog(audit_path(data_dir), profile_name)  # type: ignore[attr-defined]
     controller.start()
     return window
 

@@ -27,6 +27,7 @@ from sharedclient.core.errors import SharedClientError
 from sharedclient.core.mime.filenames import save_attachment
 from sharedclient.core.mime.render import Attachment, attachment_payload
 from sharedclient.core.remote import fetch_images
+from sharedclient.core.imap.messages import DeleteOutcome
 from sharedclient.core.imap.rights import describe_rights, is_read_only
 from sharedclient.core.imap.sync import SyncResult
 from sharedclient.core.model import Account, Folder, Section
@@ -142,7 +143,7 @@ class MainWindow(QMainWindow):
         self.flag_action.triggered.connect(lambda: self._toggle_flag("\\Flagged", "toggle_flag"))
         self.delete_action = QAction(self.tr("Delete"), self)
         self.delete_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
-        self.delete_action.setEnabled(False)
+        self.delete_action.triggered.connect(self._delete)
         find = QAction(self.tr("Search"), self)
         find.setShortcuts([QKeySequence(QKeySequence.StandardKey.Find), QKeySequence("Ctrl+K")])
         find.triggered.connect(lambda: self.search.setFocus())
@@ -155,6 +156,9 @@ class MainWindow(QMainWindow):
         for action in (self.read_action, self.flag_action, self.delete_action):
             message_menu.addAction(action)
         toolbar.widgetForAction(self.read_action).setObjectName("readButton")  # type: ignore[union-attr]
+        from sharedclient.ui.permissions import install_access_menu  # Mailbox → Permissions…, Access review…
+
+        install_access_menu(self)
 
     def _build_status_bar(self) -> None:
         self.progress = QProgressBar()
@@ -184,6 +188,9 @@ class MainWindow(QMainWindow):
             self.controller.sync(self.current.account, self.current.path)
 
     def open_folder(self, folder: Folder) -> None:
+        previous = self.current
+        if previous is not None and previous.path.upper() != "INBOX":
+            self.controller.unwatch(previous.account, previous.path)
         self.current = folder
         session = self.controller.sessions.get(folder.account)
         self.view.clear()
@@ -194,6 +201,7 @@ class MainWindow(QMainWindow):
         self._show_banner(folder)
         self._update_actions()
         self.controller.sync(folder.account, folder.path)
+        self.controller.watch(folder.account, folder.path)
 
     def _show_banner(self, folder: Folder) -> None:
         where = f"shared mailbox {folder.owner}" if folder.owner else folder.section.value
@@ -352,6 +360,32 @@ class MainWindow(QMainWindow):
             lambda err: self._on_problem(folder.account, err.user_message),
         )
 
+    def _delete(self) -> None:
+        folder = self.current
+        row = self.list_view.currentIndex().data(ROW_ROLE)
+        ok, reason = allowed("delete", folder)
+        if folder is None or row is None:
+            return
+        if not ok:
+            self.statusBar().showMessage(reason, 10000)
+            return
+        next_row = self.list_view.currentIndex().row()
+        session = self.controller.sessions[folder.account]
+        self.controller._bridge.when_done(  # noqa: SLF001
+            session.delete(folder.path, [row.uid]),
+            lambda outcome: self._after_delete(outcome, next_row),
+            lambda err: self._on_problem(folder.account, err.user_message),
+        )
+
+    def _after_delete(self, outcome: DeleteOutcome, next_row: int) -> None:
+        self.model.reload()
+        self.view.clear()
+        if self.model.rowCount():
+            self.list_view.selectRow(min(next_row, self.model.rowCount() - 1))
+        where = f"moved to {outcome.moved_to.name}" if outcome.moved_to else "deleted for good"
+        self.statusBar().showMessage(f"Message {where} ({outcome.where}).", 10000)
+        self.controller.refresh_folders(self.current.account if self.current else None)
+
     def _after_flag_change(self, uid: int) -> None:
         self.model.refresh_row(uid)
         self._update_actions()
@@ -363,9 +397,6 @@ class MainWindow(QMainWindow):
             ok, reason = allowed(name, self.current)
             action.setEnabled(ok and has_message)
             action.setToolTip(reason or action.text())
-        self.delete_action.setEnabled(False)  # deleting and moving arrive with the next step of the read path
-        if allowed("delete", self.current)[0]:
-            self.delete_action.setToolTip(self.tr("Delete is not available yet."))
 
     # -- status ----------------------------------------------------------------------------------
 

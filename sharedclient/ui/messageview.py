@@ -187,9 +187,11 @@ class MessageView(QWidget):
             self.browser.setPlainText(r.text)
         if r.remote_images and not self.browser.remote_images:
             self.load_once_button.setEnabled(True)
+            count = len(r.remote_images)
+            images = self.tr("1 image") if count == 1 else self.tr("%1 images").replace("%1", str(count))
             self.remote_label.setText(
-                self.tr("Remote content blocked: %n image(s) from the internet were not loaded, so the sender "
-                        "cannot see that you read this.", "", len(r.remote_images))
+                self.tr("Remote content blocked: %1 from the internet not loaded, so the sender cannot see "
+                        "that you read this.").replace("%1", images)
             )
             self.remote_bar.show()
         else:

@@ -31,7 +31,7 @@ def entry(i: int, **kw) -> HistoryEntry:  # type: ignore[no-untyped-def]
 def test_filter_search_sort_and_export(qtbot: QtBot, tmp_path: Path) -> None:
     db = ProfileDb(tmp_path / "profile.sqlite")
     history = SendHistory(db)
-    history.record_many(entry(i) for i in range(1, 2001))
+    history.record_many(entry(i) for i in range(2000, 0, -1))  # attempts are recorded as they happen: oldest first
     view = HistoryView(history, ["alice@example.test", "support@example.test"])
     qtbot.addWidget(view)
     view.show()

@@ -6,6 +6,7 @@ Prefixes and separators always come from the server (Dovecot ``shared/<user>/`` 
 
 from __future__ import annotations
 
+import imaplib
 import logging
 from dataclasses import dataclass
 
@@ -60,32 +61,75 @@ def classify(path: str, namespaces: list[NamespaceEntry], account: Account) -> t
     return Section.PERSONAL, None
 
 
-def discover_folders(client: IMAPClient, account: Account) -> list[Folder]:
+def discover_folders(
+    client: IMAPClient, account: Account, namespaces: list[NamespaceEntry] | None = None
+) -> list[Folder]:
     """Every visible mailbox with its section, owner, special use, rights and (optionally) counts."""
-    namespaces = read_namespaces(client)
+    if namespaces is None:
+        namespaces = read_namespaces(client)
     folders: list[Folder] = []
-    for raw_flags, delim, name in client.list_folders():
-        path = _text(name) or ""
-        flags = tuple(_text(f) or "" for f in raw_flags)
-        selectable = not any(f.lower() in ("\\noselect", "\\nonexistent") for f in flags)
-        section, owner = classify(path, namespaces, account)
-        special = next((f for f in flags if f in SPECIAL_USE), None)
-        delimiter = _text(delim)
-        display = path.rsplit(delimiter, 1)[-1] if delimiter else path
-        rights, unread, total = "", 0, 0
-        if selectable:
-            try:
-                rights = my_rights(client, path) if section is not Section.PERSONAL else FULL_RIGHTS
-                if "r" in rights:
-                    unread, total = folder_counts(client, path)
-            except IMAPClientError as exc:  # vanished between LIST and MYRIGHTS, or the right was revoked
-                log.info("reading %s failed: %s", path, exc)
-                continue
-        folders.append(
-            Folder(account.name, path, display, section, owner, delimiter, flags, special, rights, selectable,
-                   unread, total)
-        )
+    for entry in client.list_folders():
+        folder = _folder(client, account, namespaces, entry, counts=True)
+        if folder is not None:
+            folders.append(folder)
     return folders
+
+
+def lookup_folder(
+    client: IMAPClient, account: Account, path: str, namespaces: list[NamespaceEntry], *, counts: bool = False
+) -> Folder | None:
+    """One mailbox by exact path (LIST + MYRIGHTS), or None when this login cannot see it.
+
+    Cheaper than a full discovery, and current: actions check the rights the server grants *now*,
+    since they can shrink at any time.
+    """
+    for entry in client.list_folders("", path):
+        if (_text(entry[2]) or "") == path:  # LIST treats % and * in the name as wildcards
+            return _folder(client, account, namespaces, entry, counts=counts)
+    return None
+
+
+def _folder(
+    client: IMAPClient,
+    account: Account,
+    namespaces: list[NamespaceEntry],
+    entry: tuple[tuple[bytes, ...], bytes | None, bytes | str],
+    *,
+    counts: bool,
+) -> Folder | None:
+    raw_flags, delim, name = entry
+    path = _text(name) or ""
+    flags = tuple(_text(f) or "" for f in raw_flags)
+    selectable = not any(f.lower() in ("\\noselect", "\\nonexistent") for f in flags)
+    section, owner = classify(path, namespaces, account)
+    special = next((f for f in flags if f in SPECIAL_USE), None)
+    delimiter = _text(delim)
+    display = path.rsplit(delimiter, 1)[-1] if delimiter else path
+    rights, unread, total = "", 0, 0
+    if selectable:
+        try:
+            rights = my_rights(client, path) if section is not Section.PERSONAL else FULL_RIGHTS
+            if counts and "r" in rights:
+                unread, total = folder_counts(client, path)
+        except imaplib.IMAP4.abort:
+            raise  # the connection is gone: not "this folder vanished" (the cache would forget it)
+        except IMAPClientError as exc:  # vanished between LIST and MYRIGHTS, or the right was revoked
+            log.info("reading %s failed: %s", path, exc)
+            return None
+    return Folder(
+        account.name, path, display, section, owner, delimiter, flags, special, rights, selectable, unread, total
+    )
+
+
+def mailbox_label(folder: Folder) -> str:
+    """How a sentence names a mailbox: "support@example.test's INBOX", "your Trash", "the public folder …"."""
+    if folder.section is Section.SHARED and folder.owner:
+        marker = folder.owner + (folder.delimiter or "")
+        rest = folder.path.split(marker, 1)[1] if folder.delimiter and marker in folder.path else folder.path
+        return f"{folder.owner}'s {rest}"
+    if folder.section is Section.PUBLIC:
+        return f"the public folder {folder.path}"
+    return f"your {folder.path}"
 
 
 def folder_counts(client: IMAPClient, path: str) -> tuple[int, int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import imaplib
 import logging
+import re
 import ssl
 from dataclasses import dataclass
 
@@ -33,6 +34,19 @@ def server_text(exc: BaseException) -> str:
     if text.startswith(("b'", 'b"')) and text.endswith(("'", '"')):
         text = text[2:-1]
     return text.strip()
+
+
+_TIMING = re.compile(r"\s*\(\d+\.\d+(?: \+ \d+\.\d+)* secs\)\.?$")
+
+
+def server_reason(exc: BaseException) -> str:
+    """Just the reason, for the end of a sentence: no "select failed:", response code, timing or final dot.
+
+    "select failed: [NONEXISTENT] Mailbox doesn't exist: X (0.001 + 0.000 secs)." -> "Mailbox doesn't exist: X"
+    """
+    text = re.sub(r"^\w+ failed: ", "", server_text(exc))
+    text = re.sub(r"^\[[A-Z-]+(?: [^\]]*)?\]\s*", "", text)
+    return _TIMING.sub("", text).strip().rstrip(".")
 
 
 def open_imap(account: Account, password: str, timeouts: ImapTimeouts = ImapTimeouts()) -> IMAPClient:

@@ -21,7 +21,7 @@ from sharedclient.core.errors import PermissionDenied, ProtocolError, SharedClie
 from sharedclient.core.imap.connection import ImapConnection
 from sharedclient.core.imap.fetchparse import parse_fetch, parse_sequence_set, uid_ranges
 from sharedclient.core.imap.headers import LIST_FIELDS, summarise
-from sharedclient.core.imap.session import server_text
+from sharedclient.core.imap.session import server_reason, server_text
 from sharedclient.core.store.cache import FetchedMessage, HeaderCache
 
 log = logging.getLogger(__name__)
@@ -76,12 +76,18 @@ def examine(conn: ImapConnection, path: str) -> dict[bytes, object]:
         info = conn.client.select_folder(path, readonly=True)
         conn.selected = (path, True)
         return info
+    except imaplib.IMAP4.abort:
+        conn.selected = None
+        raise  # connection lost: the worker reconnects; not a permission problem
     except IMAPClientError as exc:
         conn.selected = None
         text = server_text(exc)
-        if "NOPERM" in text or "NONEXISTENT" in text:
-            raise PermissionDenied(f"You can no longer open “{path}” (the server said: {text}).") from None
-        raise ProtocolError(f"The server could not open “{path}”: {text}.") from None
+        if "NOPERM" in text or "NONEXISTENT" in text or "doesn't exist" in text:
+            # Dovecot answers the same for "never existed" and "access removed", on purpose.
+            raise PermissionDenied(
+                f"You can no longer open “{path}”: it does not exist, or your access to it was removed."
+            ) from None
+        raise ProtocolError(f"The server could not open “{path}”: {server_reason(exc)}.") from None
 
 
 def sync_mailbox(

@@ -25,6 +25,7 @@ def open_database(
     """Open (creating if needed) and migrate; raise StorageError with a sentence on any problem."""
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn: sqlite3.Connection | None = None
     try:
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
@@ -32,6 +33,8 @@ def open_database(
         conn.execute("PRAGMA foreign_keys=ON")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.DatabaseError as exc:
+        if conn is not None:
+            conn.close()
         raise StorageError(f"The {what} at {path} cannot be opened ({exc}).") from exc
     if version > len(migrations):
         conn.close()

@@ -1,0 +1,77 @@
+"""``sharedclient audit [--json|--csv] [--since DATE] [--action A]`` and ``sharedclient audit verify``."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from typing import Any
+
+from sharedclient.cli.context import CliContext
+from sharedclient.core.store.audit import AuditEntry, AuditLog, audit_path
+
+#: Columns of ``--csv`` (``target`` and ``details`` as JSON text); ``--json`` uses the same keys.
+CSV_COLUMNS = ("seq", "time", "profile", "account", "user", "action", "target", "result", "details", "hash")
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("audit", help="show or verify the access audit trail of the profile")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="a JSON list of entries")
+    fmt.add_argument("--csv", action="store_true", help="CSV with a header row")
+    p.add_argument("--since", metavar="DATE", help="only entries from DATE on (YYYY-MM-DD[THH:MM], local time)")
+    p.add_argument("--action", metavar="A", help="only this action (e.g. acl.grant), or a group (acl)")
+    p.set_defaults(func=cmd_show)
+    asub = p.add_subparsers(dest="audit_cmd", metavar="[verify]")
+    verify = asub.add_parser("verify", help="check the hash chain; exit 1 naming the first bad entry")
+    verify.set_defaults(func=cmd_verify)
+
+
+def open_audit(ctx: CliContext) -> AuditLog:
+    """The profile's audit trail (created empty on first use)."""
+    profile = ctx.profile()
+    return AuditLog(audit_path(profile.data_dir), profile.name)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _line(entry: AuditEntry) -> str:
+    target = "" if entry.target is None else _text(entry.target)
+    details = "" if not entry.details else " " + _text(entry.details)
+    where = f" [{entry.account}]" if entry.account else ""
+    return f"{entry.seq}\t{entry.time}\t{entry.user}{where}\t{entry.action}\t{target}\t{entry.result}{details}"
+
+
+def cmd_show(ctx: CliContext, args: argparse.Namespace) -> int:
+    with open_audit(ctx) as log:
+        entries = log.entries(since=args.since, action=args.action)
+    if args.json:
+        ctx.out(json.dumps([e.to_json() for e in entries], indent=2, ensure_ascii=False))
+    elif args.csv:
+        writer = csv.writer(ctx.stdout, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        for entry in entries:
+            data = entry.to_json()
+            writer.writerow(
+                [("" if data[c] is None else _text(data[c])) if c in ("target", "details") else data[c]
+                 for c in CSV_COLUMNS]
+            )
+    elif not entries:
+        ctx.out("The audit trail has no entries" + (" matching that." if args.since or args.action else " yet."))
+    else:
+        for entry in entries:
+            ctx.out(_line(entry))
+    return 0
+
+
+def cmd_verify(ctx: CliContext, args: argparse.Namespace) -> int:
+    with open_audit(ctx) as log:
+        result = log.verify()
+    if result.ok:
+        ctx.out(f"The audit trail is intact: {result.entries} entries, last hash {result.head_hash}.")
+        return 0
+    print(f"sharedclient: The audit trail was tampered with at entry {result.first_bad_seq}: {result.problem}",
+          file=ctx.stderr)
+    return 1
