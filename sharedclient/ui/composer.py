@@ -8,7 +8,6 @@ and calls ``sent()`` or ``send_failed(sentence)``.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -34,40 +33,23 @@ from PySide6.QtWidgets import (
 
 from sharedclient.core.drafts import AUTOSAVE_SECONDS, Draft, DraftStore
 from sharedclient.core.errors import SharedClientError, UsageError
-from sharedclient.core.model import Identity, SendMode, validate_address
+from sharedclient.core.mime.addresses import parse_mailbox, split_list
+from sharedclient.core.model import Identity, SendMode
 from sharedclient.ui.messagelist import human_size
 
 log = logging.getLogger(__name__)
 
 _MODE_WORDS = {SendMode.OWN: "your address", SendMode.SEND_AS: "Send As", SendMode.ON_BEHALF: "On Behalf"}
-_ANGLE = re.compile(r"^\s*(.*?)\s*<([^<>]*)>\s*$")
-
-
-def split_recipients(text: str) -> list[str]:
-    """Split a recipient field on commas/semicolons outside quotes."""
-    parts, current, quoted = [], "", False
-    for ch in text:
-        if ch == '"':
-            quoted = not quoted
-        if ch in ",;" and not quoted:
-            parts.append(current)
-            current = ""
-        else:
-            current += ch
-    parts.append(current)
-    return [p.strip() for p in parts if p.strip()]
 
 
 def check_recipients(text: str) -> tuple[list[str], str]:
-    """(entries, error sentence or "") for a recipient field."""
-    entries = split_recipients(text)
-    for entry in entries:
-        m = _ANGLE.match(entry)
-        address = m.group(2) if m else entry
-        try:
-            validate_address(address)
-        except UsageError:
-            return entries, f"“{entry}” is not a valid address."
+    """(entries, error sentence or "") for a recipient field, with the same strict rules as sending."""
+    try:
+        entries = split_list(text)
+        for entry in entries:
+            parse_mailbox(entry)
+    except UsageError as exc:
+        return [], exc.user_message
     return entries, ""
 
 
@@ -92,7 +74,14 @@ class RecipientField(QLineEdit):
         self.setToolTip(self.error)
 
     def entries(self) -> list[str]:
-        return split_recipients(self.text())
+        """What was typed, split into recipients (kept even when invalid, so a draft loses nothing)."""
+        text = self.text().strip()
+        if not text:
+            return []
+        try:
+            return split_list(text)
+        except UsageError:
+            return [text]
 
 
 class Composer(QWidget):

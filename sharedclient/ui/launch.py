@@ -17,12 +17,17 @@ from sharedclient.core.errors import SecretStoreError
 from sharedclient.core.imap.connection import ImapConnection
 from sharedclient.core.imap.session import open_imap
 from sharedclient.core.model import Account
+from sharedclient.core.drafts import DraftStore
+from sharedclient.core.outbox_worker import SendContext, SendWorker
+from sharedclient.core.settings import Settings
 from sharedclient.core.store.cache import HeaderCache
+from sharedclient.core.store.profile_db import ProfileDb
 from sharedclient.core.store.audit import AuditLog, audit_path
 from sharedclient.core.secrets import CredentialStore, SessionCredentials
 from sharedclient.ui.accounts import AccountsController, CacheFactory, ConnectFactory, memory_cache
 from sharedclient.ui.icons import icon
 from sharedclient.ui.mainwindow import MainWindow
+from sharedclient.ui.sending import SendController
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +76,18 @@ def cache_in(directory: Path | None) -> CacheFactory:
 
 
 def build_window(
-    accounts: list[Account], creds: CredentialStore, profile_name: str, data_dir: Path | None = None
+    accounts: list[Account],
+    creds: CredentialStore,
+    profile_name: str,
+    data_dir: Path | None = None,
+    settings: Callable[[], Settings] | None = None,
 ) -> MainWindow:
     controller = AccountsController(accounts, imap_connector(creds), cache_in(data_dir))
     window = MainWindow(controller, profile_name)
+    if data_dir is not None and settings is not None:
+        worker = SendWorker(ProfileDb.for_data_dir(data_dir), SendContext(profile_name, settings, creds))
+        window.sending = SendController(worker, DraftStore(data_dir / "drafts"), settings, window)
+        window._update_actions()  # noqa: SLF001
     if data_dir is not None:  # opened per change, so a damaged audit trail blocks changes, not the window
         window.audit_factory = lambda: AuditLog(audit_path(data_dir), profile_name)  # type: ignore[attr-defined]
     controller.start()
@@ -92,10 +105,19 @@ def run_gui(ctx: CliContext, credentials: CredentialStore | None = None) -> int:
             except SecretStoreError as exc:
                 log.warning("%s", exc.user_message)
                 credentials = session_credentials_by_asking(accounts)
-        window = build_window(accounts, credentials, profile.name, profile.data_dir)
+        window = build_window(accounts, credentials, profile.name, profile.data_dir, profile.load)
+        restore_drafts(window)
         window.show()
         with quit_on_signals(app):
             return app.exec()
+
+
+def restore_drafts(window: MainWindow) -> None:
+    """Drafts left by a crash (or kept on close) reopen, so nothing typed is lost."""
+    if window.sending is None:
+        return
+    for draft in window.sending.drafts.pending():
+        window.sending.new_message(window, draft)
 
 
 @contextlib.contextmanager

@@ -37,6 +37,7 @@ from sharedclient.ui.actions import allowed
 from sharedclient.ui.folderpane import FolderPane
 from sharedclient.ui.messagelist import ROW_ROLE, MessageListModel, MessageListView
 from sharedclient.ui.messageview import MessageView
+from sharedclient.ui.sending import SendController
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.controller = controller
         self.current: Folder | None = None
+        self.sending: SendController | None = None  # set by build_window when the profile can send
         self._opened_first = False
         self._remote_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="remote-images")
         self.setWindowTitle(f"SharedClient — {profile_name}")
@@ -150,10 +152,31 @@ class MainWindow(QMainWindow):
         self.addAction(find)
         for action in (self.refresh_action, self.read_action, self.flag_action, self.delete_action):
             toolbar.addAction(action)
+        self.new_action = QAction(self.tr("&New Message"), self)
+        self.new_action.setShortcut(QKeySequence("Ctrl+N"))
+        self.new_action.triggered.connect(self._new_message)
+        self.reply_action = QAction(self.tr("&Reply"), self)
+        self.reply_action.setShortcut(QKeySequence("Ctrl+R"))
+        self.reply_action.triggered.connect(lambda: self._reply())
+        self.reply_all_action = QAction(self.tr("Reply &All"), self)
+        self.reply_all_action.setShortcut(QKeySequence("Ctrl+Shift+R"))
+        self.reply_all_action.triggered.connect(lambda: self._reply(reply_all=True))
+        self.forward_action = QAction(self.tr("&Forward"), self)
+        self.forward_action.setShortcut(QKeySequence("Ctrl+L"))
+        self.forward_action.triggered.connect(lambda: self._reply(forward=True))
+        self.history_action = QAction(self.tr("Sent-as &History"), self)
+        self.history_action.setShortcut(QKeySequence("Ctrl+Shift+H"))
+        self.history_action.triggered.connect(self._show_history)
+        for action in (self.new_action, self.reply_action, self.reply_all_action, self.forward_action):
+            toolbar.insertAction(self.read_action, action)
+        toolbar.insertSeparator(self.read_action)
         menu = self.menuBar().addMenu(self.tr("&File"))
+        menu.addAction(self.new_action)
         menu.addAction(self.refresh_action)
+        menu.addAction(self.history_action)
         message_menu = self.menuBar().addMenu(self.tr("&Message"))
-        for action in (self.read_action, self.flag_action, self.delete_action):
+        for action in (self.reply_action, self.reply_all_action, self.forward_action, self.read_action,
+                       self.flag_action, self.delete_action):
             message_menu.addAction(action)
         toolbar.widgetForAction(self.read_action).setObjectName("readButton")  # type: ignore[union-attr]
         from sharedclient.ui.permissions import install_access_menu  # Mailbox → Permissions…, Access review…
@@ -390,8 +413,32 @@ class MainWindow(QMainWindow):
         self.model.refresh_row(uid)
         self._update_actions()
 
+    def _new_message(self) -> None:
+        if self.sending is None:
+            self.statusBar().showMessage(self.tr("Sending is not set up for this window."), 10000)
+            return
+        self.sending.new_message(self)
+
+    def _reply(self, reply_all: bool = False, forward: bool = False) -> None:
+        row = self.list_view.currentIndex().data(ROW_ROLE)
+        if self.sending is None or self.current is None or row is None or not self.view.raw:
+            return
+        try:
+            self.sending.reply(self.view.raw, self.current, row.uid, reply_all=reply_all, forward=forward)
+        except SharedClientError as exc:
+            self._on_problem("", exc.user_message)
+
+    def _show_history(self) -> None:
+        if self.sending is not None:
+            self.sending.history_window()
+
     def _update_actions(self) -> None:
         has_message = self.list_view.currentIndex().isValid()
+        can_send = self.sending is not None
+        self.new_action.setEnabled(can_send)
+        self.history_action.setEnabled(can_send)
+        for action in (self.reply_action, self.reply_all_action, self.forward_action):
+            action.setEnabled(can_send and has_message)
         for action, name in ((self.read_action, "toggle_read"), (self.flag_action, "toggle_flag"),
                              (self.delete_action, "delete")):
             ok, reason = allowed(name, self.current)
@@ -408,6 +455,13 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self._remote_pool.shutdown(wait=False, cancel_futures=True)
+        if self.sending is not None:
+            for composer in list(self.sending.composers):
+                composer.close()  # each asks about unsent text
+            if self.sending.composers:
+                event.ignore()
+                return
+            self.sending.shutdown()
         self.controller.shutdown()
         super().closeEvent(event)
 

@@ -1,0 +1,180 @@
+"""Sending from the window: new message, reply, reply all, forward, and the sent-as history.
+
+Glue between the composer (a ``Draft`` editor) and the send core (``SendWorker``: durable outbox,
+permission-aware identities, shared Sent copy, history). Sending runs on the send worker's thread;
+results come back through the main-thread bridge.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QWidget
+
+from sharedclient.core.drafts import Draft, DraftStore
+from sharedclient.core.errors import SharedClientError
+from sharedclient.core.identities import choose_reply_identity, own_identity, permitted_identities
+from sharedclient.core.mime.addresses import format_address, parse_mailbox_list
+from sharedclient.core.mime.compose import AttachmentFile, OutgoingMessage, recipient_view
+from sharedclient.core.mime.reply import forward_message, read_original, reply_message
+from sharedclient.core.model import Folder, Identity
+from sharedclient.core.outbox_worker import SendReport, SendStatus, SendWorker
+from sharedclient.core.settings import Settings
+from sharedclient.core.store.history import SendHistory
+from sharedclient.core.store.outbox import OriginalRef
+from sharedclient.ui.bridge import MainThreadBridge
+from sharedclient.ui.composer import Composer
+from sharedclient.ui.history import HistoryView
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReplyContext:
+    """What a reply/forward composer remembers besides the draft: threading and the original's files."""
+
+    base: OutgoingMessage
+    original: OriginalRef | None
+
+
+class SendController(QObject):
+    def __init__(self, worker: SendWorker, drafts: DraftStore, settings: Callable[[], Settings],
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.worker = worker
+        self.drafts = drafts
+        self._settings = settings
+        self._bridge = MainThreadBridge(self)
+        self.composers: list[Composer] = []
+        self._contexts: dict[str, ReplyContext] = {}
+
+    # -- identities --------------------------------------------------------------------------------
+
+    def identities(self) -> list[Identity]:
+        return [o.identity for o in permitted_identities(self._settings(), self.worker.checks.all())]
+
+    def _view(self, identity: Identity) -> str:
+        return recipient_view(identity, own_identity(self._settings(), identity.account))
+
+    def _completions(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for entry in self.worker.history.query():
+            for rcpt in entry.recipients:
+                seen.setdefault(rcpt, None)
+        return list(seen)
+
+    # -- opening composers -------------------------------------------------------------------------
+
+    def new_message(self, parent: QWidget | None = None, draft: Draft | None = None) -> Composer:
+        return self._open(draft or Draft(), "", None)
+
+    def reply(self, raw: bytes, folder: Folder, uid: int, *, reply_all: bool = False, forward: bool = False) -> Composer:
+        original = read_original(raw)
+        candidates = self.identities()
+        settings = self._settings()
+        default = own_identity(settings, folder.account) if settings.accounts else None
+        choice = choose_reply_identity(original.headers, candidates, mailbox_owner=folder.owner, default=default)
+        identity = choice.identity if choice else (candidates[0] if candidates else None)
+        if identity is None:
+            raise SharedClientError("There is no identity you may send from; add an account first.")
+        if forward:
+            base = forward_message(original, identity)
+        else:
+            base = reply_message(original, identity, reply_all=reply_all)
+        kind = "forward" if forward else "reply"
+        draft = Draft(
+            identity=identity.address,
+            to=tuple(format_address(a) for a in base.to),
+            cc=tuple(format_address(a) for a in base.cc),
+            subject=base.subject,
+            body="\n\n" + base.quote if base.quote else "",
+            attachments=(),
+            in_reply_to=f"{folder.account}:{folder.path}:{uid}",
+            reply_kind="forward" if forward else ("reply-all" if reply_all else "reply"),
+        )
+        context = ReplyContext(replace(base, quote=""), OriginalRef(folder.account, folder.path, uid, kind))
+        reason = f"Answering as {identity.address}: {choice.reason}." if choice and not forward else ""
+        return self._open(draft, reason, context)
+
+    def _open(self, draft: Draft, reason: str, context: ReplyContext | None) -> Composer:
+        composer = Composer(self.identities(), self._view, self.drafts, draft, self._completions(), reason)
+        if context is not None:
+            self._contexts[composer.draft.id] = context
+        composer.send_requested.connect(lambda d, c=composer: self.send(c, d))
+        composer.closed.connect(lambda draft_id, c=composer: self._forget(c, draft_id))
+        self.composers.append(composer)
+        composer.show()
+        return composer
+
+    def _forget(self, composer: Composer, draft_id: str) -> None:
+        if composer in self.composers:
+            self.composers.remove(composer)
+        self._contexts.pop(draft_id, None)
+
+    # -- sending -----------------------------------------------------------------------------------
+
+    def outgoing(self, draft: Draft) -> tuple[OutgoingMessage, OriginalRef | None]:
+        """Draft -> OutgoingMessage (strict address parsing; raises UsageError with a sentence)."""
+        identity = next((i for i in self.identities() if i.address == draft.identity), None)
+        if identity is None:
+            raise SharedClientError(f"You may not send as {draft.identity} (not a permitted identity).")
+        context = self._contexts.get(draft.id)
+        base = context.base if context else OutgoingMessage(identity=identity)
+        files = tuple(AttachmentFile.from_path(p) for p in draft.attachments) + (
+            base.attachments if context else ()
+        )
+        message = replace(
+            base,
+            identity=identity,
+            to=tuple(parse_mailbox_list(draft.to)),
+            cc=tuple(parse_mailbox_list(draft.cc)),
+            bcc=tuple(parse_mailbox_list(draft.bcc)),
+            subject=draft.subject,
+            body=draft.body,
+            attachments=files,
+        )
+        return message, context.original if context else None
+
+    def send(self, composer: Composer, draft: Draft) -> None:
+        try:
+            message, original = self.outgoing(draft)
+            future = self.worker.send(message, original=original)
+        except SharedClientError as exc:
+            composer.send_failed(exc.user_message)
+            return
+        self._bridge.when_done(future, lambda report: self._report(composer, report),
+                               lambda err: composer.send_failed(err.user_message))
+
+    def _report(self, composer: Composer, report: SendReport) -> None:
+        if report.status is SendStatus.SENT:
+            composer.sent()
+        elif report.status is SendStatus.QUEUED:
+            composer.sent()  # safe in the outbox; it is retried by itself
+            log.info("queued: %s", report.message)
+        else:
+            composer.send_failed(report.message)
+
+    # -- history -----------------------------------------------------------------------------------
+
+    def history_window(self) -> HistoryView:
+        history: SendHistory = self.worker.history
+        addresses = [i.address for i in self.identities()]
+
+        def raw(entry):  # type: ignore[no-untyped-def]
+            if entry.outbox_id is None:
+                return None
+            try:
+                return self.worker.outbox.raw(entry.outbox_id)
+            except SharedClientError:
+                return None
+
+        view = HistoryView(history, addresses, raw)
+        view.show()
+        self._history_view = view
+        return view
+
+    def shutdown(self) -> None:
+        self.worker.stop()
