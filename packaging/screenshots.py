@@ -14,7 +14,8 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QEventLoop
 
 from sharedclient.core.secrets import SessionCredentials
-from sharedclient.devservers.demo import demo_servers
+from sharedclient.core.settings import Settings
+from sharedclient.devservers.demo import demo_identities, demo_servers
 from sharedclient.ui.launch import build_window, ensure_app
 
 
@@ -37,7 +38,9 @@ def main(out_dir: str) -> int:
         with demo_servers(workdir) as demo:
             creds = SessionCredentials()
             creds.set("demo", "imap", demo.password)
-            window = build_window([demo.account], creds, "demo", workdir / "data")
+            creds.set("demo", "smtp", demo.password)
+            settings = Settings(accounts=(demo.account,), identities=tuple(demo_identities()))
+            window = build_window([demo.account], creds, "demo", workdir / "data", lambda: settings)
             window.resize(1280, 800)
             window.show()
             pump_until(lambda: bool(window.controller.folders.get("demo")))
@@ -47,6 +50,18 @@ def main(out_dir: str) -> int:
             window.list_view.selectRow(1)
             pump_until(lambda: window.view.rendered is not None)
             window.grab().save(str(out / "main-window.png"))
+            window.reply_action.trigger()
+            composer = window.sending.composers[0]
+            composer.body.moveCursor(composer.body.textCursor().MoveOperation.Start)
+            composer.body.insertPlainText("Hi,\n\nsorry about that. A replacement is on its way today.\n\nAlice")
+            composer.resize(820, 640)
+            composer.grab().save(str(out / "composer.png"))
+            composer.request_send()
+            pump_until(lambda: not window.sending.composers)
+            history = window.sending.history_window()
+            pump_until(lambda: history.model.rowCount() > 0)
+            history.grab().save(str(out / "sent-history.png"))
+            history.close()
             window.folder_pane.select_folder("demo", "shared/sales@example.com/INBOX")
             pump_until(lambda: window.model.rowCount() > 0)
             window.list_view.selectRow(0)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sharedclient.cli.context import CliContext
-from sharedclient.core.model import Account, Endpoint, Security
+from sharedclient.core.model import Account, Endpoint, Identity, Security, SendMode
 from sharedclient.core.profiles import ProfileStore
 from sharedclient.core.secrets import SessionCredentials
 from sharedclient.devservers.dovecot import DovecotInstance, MailUser
@@ -48,6 +48,16 @@ class DemoSetup:
     workdir: Path
     dovecot: DovecotInstance
     submission: SubmissionServer
+
+
+def demo_identities() -> list[Identity]:
+    """Alice may answer as the support team (Send As) and on behalf of sales (her own envelope)."""
+    return [
+        Identity(f"support@{DOMAIN}", "Support Team", "demo", SendMode.SEND_AS, aliases=(f"help@{DOMAIN}",),
+                 mailbox_owner=f"support@{DOMAIN}", signature="Support Team\nexample.com"),
+        Identity(f"sales@{DOMAIN}", "Sales", "demo", SendMode.ON_BEHALF, aliases=(f"quotes@{DOMAIN}",),
+                 mailbox_owner=f"sales@{DOMAIN}"),
+    ]
 
 
 def _users() -> list[MailUser]:
@@ -107,7 +117,10 @@ def run_demo(ctx: CliContext, gui: bool = True) -> int:
         with demo_servers(workdir) as demo:
             store = ProfileStore(workdir / "profile")
             profile = store.create("demo")
-            profile.save(profile.load().with_account(demo.account))
+            settings = profile.load().with_account(demo.account)
+            for identity in demo_identities():
+                settings = settings.with_identity(identity)
+            profile.save(settings)
             creds = SessionCredentials()
             creds.set("demo", "imap", demo.password)
             creds.set("demo", "smtp", demo.password)

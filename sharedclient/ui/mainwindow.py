@@ -462,6 +462,8 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
             self.sending.shutdown()
+        self.model.show_mailbox(None, None)  # the caches close below; nothing may read them afterwards
+        self.current = None
         self.controller.shutdown()
         super().closeEvent(event)
 
