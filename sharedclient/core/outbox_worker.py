@@ -194,6 +194,13 @@ class SendWorker:
         self._stopping.set()
         self._jobs.put(None)
         self._thread.join(timeout)
+        while True:  # jobs never started: their messages stay queued in the database
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if job is not None and job[2] is not None:
+                job[2].cancel()
         with self._lock:
             waiters, self._waiters = self._waiters, {}
         for item_id, future in waiters.items():

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QWidget
@@ -17,9 +16,10 @@ from PySide6.QtWidgets import QWidget
 from sharedclient.core.drafts import Draft, DraftStore
 from sharedclient.core.errors import SharedClientError
 from sharedclient.core.identities import choose_reply_identity, own_identity, permitted_identities
-from sharedclient.core.mime.addresses import format_address, parse_mailbox_list
-from sharedclient.core.mime.compose import AttachmentFile, OutgoingMessage, recipient_view
-from sharedclient.core.mime.reply import forward_message, read_original, reply_message
+from sharedclient.core.mime.addresses import format_address
+from sharedclient.core.mime.compose import OutgoingMessage, recipient_view
+from sharedclient.core.draft_message import outgoing_from_draft
+from sharedclient.core.mime.reply import Original, forward_message, read_original, reply_message
 from sharedclient.core.model import Folder, Identity
 from sharedclient.core.outbox_worker import SendReport, SendStatus, SendWorker
 from sharedclient.core.settings import Settings
@@ -32,14 +32,6 @@ from sharedclient.ui.history import HistoryView
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class ReplyContext:
-    """What a reply/forward composer remembers besides the draft: threading and the original's files."""
-
-    base: OutgoingMessage
-    original: OriginalRef | None
-
-
 class SendController(QObject):
     def __init__(self, worker: SendWorker, drafts: DraftStore, settings: Callable[[], Settings],
                  parent: QObject | None = None) -> None:
@@ -49,7 +41,7 @@ class SendController(QObject):
         self._settings = settings
         self._bridge = MainThreadBridge(self)
         self.composers: list[Composer] = []
-        self._contexts: dict[str, ReplyContext] = {}
+        self._originals: dict[str, Original] = {}  # draft id -> the message it answers or forwards
 
     # -- identities --------------------------------------------------------------------------------
 
@@ -84,7 +76,6 @@ class SendController(QObject):
             base = forward_message(original, identity)
         else:
             base = reply_message(original, identity, reply_all=reply_all)
-        kind = "forward" if forward else "reply"
         draft = Draft(
             identity=identity.address,
             to=tuple(format_address(a) for a in base.to),
@@ -95,14 +86,13 @@ class SendController(QObject):
             in_reply_to=f"{folder.account}:{folder.path}:{uid}",
             reply_kind="forward" if forward else ("reply-all" if reply_all else "reply"),
         )
-        context = ReplyContext(replace(base, quote=""), OriginalRef(folder.account, folder.path, uid, kind))
         reason = f"Answering as {identity.address}: {choice.reason}." if choice and not forward else ""
-        return self._open(draft, reason, context)
+        return self._open(draft, reason, original)
 
-    def _open(self, draft: Draft, reason: str, context: ReplyContext | None) -> Composer:
+    def _open(self, draft: Draft, reason: str, original: Original | None) -> Composer:
         composer = Composer(self.identities(), self._view, self.drafts, draft, self._completions(), reason)
-        if context is not None:
-            self._contexts[composer.draft.id] = context
+        if original is not None:
+            self._originals[composer.draft.id] = original
         composer.send_requested.connect(lambda d, c=composer: self.send(c, d))
         composer.closed.connect(lambda draft_id, c=composer: self._forget(c, draft_id))
         self.composers.append(composer)
@@ -112,31 +102,15 @@ class SendController(QObject):
     def _forget(self, composer: Composer, draft_id: str) -> None:
         if composer in self.composers:
             self.composers.remove(composer)
-        self._contexts.pop(draft_id, None)
+        self._originals.pop(draft_id, None)
 
     # -- sending -----------------------------------------------------------------------------------
 
     def outgoing(self, draft: Draft) -> tuple[OutgoingMessage, OriginalRef | None]:
-        """Draft -> OutgoingMessage (strict address parsing; raises UsageError with a sentence)."""
-        identity = next((i for i in self.identities() if i.address == draft.identity), None)
-        if identity is None:
-            raise SharedClientError(f"You may not send as {draft.identity} (not a permitted identity).")
-        context = self._contexts.get(draft.id)
-        base = context.base if context else OutgoingMessage(identity=identity)
-        files = tuple(AttachmentFile.from_path(p) for p in draft.attachments) + (
-            base.attachments if context else ()
-        )
-        message = replace(
-            base,
-            identity=identity,
-            to=tuple(parse_mailbox_list(draft.to)),
-            cc=tuple(parse_mailbox_list(draft.cc)),
-            bcc=tuple(parse_mailbox_list(draft.bcc)),
-            subject=draft.subject,
-            body=draft.body,
-            attachments=files,
-        )
-        return message, context.original if context else None
+        """Draft -> OutgoingMessage, only from a permitted identity (strict parsing; sentences on error)."""
+        if draft.identity not in {i.address for i in self.identities()}:
+            raise SharedClientError(f"You may not send as {draft.identity or 'nobody'} (not a permitted identity).")
+        return outgoing_from_draft(draft, self._settings(), self._originals.get(draft.id))
 
     def send(self, composer: Composer, draft: Draft) -> None:
         try:

@@ -27,9 +27,12 @@ from sharedclient.core.model import Identity, SendMode
 PROPERTY = settings(max_examples=1500, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 USER = Identity("alice@example.test", "Alice", "work")
 
+# Strategies built from sampled alphabets: from_regex and category-filtered characters cost ~10x more to
+# generate than compose() costs to run.
 _atom = st.text(string.ascii_letters + string.digits + "!#$%&'*+/=?^_`{|}~-", min_size=1, max_size=8)
 _local = st.lists(_atom, min_size=1, max_size=3).map(".".join)
-_label = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,6}[a-z0-9])?", fullmatch=True)
+_alnum = string.ascii_lowercase + string.digits
+_label = st.builds(lambda a, b: f"{a}-{b}" if b else a, st.text(_alnum, min_size=1, max_size=5), st.text(_alnum, max_size=3))
 addresses = st.builds(lambda local, labels: f"{local}@{'.'.join(labels)}", _local, st.lists(_label, min_size=2, max_size=3))
 
 #: Pieces that have broken mail software: line breaks raw and encoded, quotes, specials, non-ASCII.
@@ -40,9 +43,11 @@ _nasty = st.sampled_from([
 ])  # fmt: skip
 hostile_text = st.lists(st.one_of(st.text(max_size=6), _nasty), max_size=8).map("".join)
 #: Names that are fine to type: no control characters, line separators or encoded words.
-plain_names = st.text(
-    st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), max_size=24
-).filter(lambda s: "=?" not in s)
+_NAME_CHARS = (
+    string.ascii_letters + string.digits + " !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+    + "\u00a0äöüßÄÖÜéèçñÆØÅłŁžŽ€ΩΑαβγЖжЯ中文字日本語한국어\u202e\u200b𐀀😀"
+)
+plain_names = st.text(st.sampled_from(_NAME_CHARS), max_size=24).filter(lambda s: "=?" not in s)
 
 
 def _headers(raw: bytes) -> list[str]:

@@ -122,3 +122,15 @@ def test_parse_since() -> None:
     assert parse_since("2024-06-03T10:00+00:00") == 1717408800.0
     with pytest.raises(UsageError, match="not a date"):
         parse_since("yesterday")
+
+
+def test_a_database_from_schema_1_is_upgraded(tmp_path: Path) -> None:
+    """Migrations are append-only: a profile created by the first schema gets the (column, time) indexes."""
+    from sharedclient.core.store.db import open_database
+    from sharedclient.core.store.profile_db import MIGRATIONS
+
+    open_database(tmp_path / "outbox.sqlite", MIGRATIONS[:1]).close()
+    with ProfileDb.for_data_dir(tmp_path) as db:
+        assert db.read("PRAGMA user_version")[0][0] == len(MIGRATIONS)
+        columns = [r["name"] for r in db.read("PRAGMA index_info(history_identity)")]
+    assert columns == ["identity", "time"]

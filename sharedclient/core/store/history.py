@@ -4,8 +4,7 @@ Who sent what as whom is the question a team lead asks ("did anyone answer this 
 so the history is queryable: filters (identity, mode, status, account, date range), full-text search
 (FTS5 over identity, From, Sender, recipients, subject, Message-ID), sorting, paging and CSV export.
 Indexes make the usual queries (newest first, per identity/status/mode, word search) cheap at a million
-rows (``tests/benchmarks/history_metrics.py``). "Sorted by time" is row order: rows are appended as the
-attempts happen, so that is the same unless the system clock jumped back.
+rows (``tests/benchmarks/history_metrics.py``).
 
 Status of an attempt: ``sending`` (in progress), ``sent``, ``retrying`` (4xx or network: the outbox tries
 again), ``failed`` (refused), ``uncertain`` (connection lost after the whole message was handed over).
@@ -193,10 +192,15 @@ class SendHistory:
             raise UsageError(f"Cannot sort the history by “{q.sort}” (choose from {', '.join(SORT_KEYS)}).")
         source, where, params = self._where(q)
         direction = "DESC" if q.descending else "ASC"
-        # Rows are appended as attempts happen, so id order is time order; ordering by the row id lets SQLite
-        # walk an index (or FTS5's doclist) backwards and stop after one page instead of sorting every match.
-        rowid = "history_fts.rowid" if q.text and fts_query(q.text) else "h.id"
-        order = f"{rowid} {direction}" if q.sort == "time" else f"h.{SORT_KEYS[q.sort]} {direction}, {rowid} {direction}"
+        # Every order is one an index delivers, so SQLite stops after one page instead of sorting all matches:
+        # (column, time) indexes for the filters, and for a word search FTS5's own rowid order (rows are
+        # appended as attempts happen, so that is time order unless the system clock jumped back).
+        text = bool(q.text and fts_query(q.text))
+        rowid = "history_fts.rowid" if text else "h.id"
+        if q.sort == "time":
+            order = f"{rowid} {direction}" if text else f"h.time {direction}, h.id {direction}"
+        else:
+            order = f"h.{SORT_KEYS[q.sort]} {direction}, {rowid} {direction}"
         columns = ", ".join(f"h.{c.strip()}" for c in _COLUMNS.split(","))
         sql = f"SELECT {columns} FROM {source}{where} ORDER BY {order}"
         if q.limit:

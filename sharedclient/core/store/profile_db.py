@@ -117,6 +117,18 @@ MIGRATIONS = [
         PRIMARY KEY (account, address, mode)
     );
     """,
+    # 2: (column, time) indexes, so "identity = ? ORDER BY time DESC LIMIT 100" reads 100 index entries and a
+    # date range never scans the whole table (measured at 1M rows: 320 ms → 0.4 ms for an empty range).
+    """
+    DROP INDEX history_identity;
+    DROP INDEX history_status;
+    DROP INDEX history_mode;
+    DROP INDEX history_account;
+    CREATE INDEX history_identity ON history(identity, time);
+    CREATE INDEX history_status ON history(status, time);
+    CREATE INDEX history_mode ON history(mode, time);
+    CREATE INDEX history_account ON history(account, time);
+    """,
 ]
 
 
