@@ -18,7 +18,7 @@ from sharedclient.core.imap.connection import ImapConnection
 from sharedclient.core.imap.discovery import discover_folders
 from sharedclient.core.imap.idle import RENEW_AFTER, ChangeListener, MailboxWatcher, WatchStateListener
 from sharedclient.core.imap.messages import FLAGGED, SEEN, DeleteOutcome, fetch_body, namespaces_of, resolve_folder
-from sharedclient.core.imap.sync import Progress, SyncResult, sync_mailbox
+from sharedclient.core.imap.sync import examine, Progress, SyncResult, sync_mailbox
 from sharedclient.core.model import Account, Folder
 from sharedclient.core.store.cache import HeaderCache
 from sharedclient.core.worker import STALE_AFTER, AccountWorker, StateListener
@@ -151,6 +151,16 @@ class AccountSession:
         return self.worker.submit(job)
 
     # -- watching ----------------------------------------------------------------------------------
+
+    def search_text(self, path: str, text: str) -> Future[list[int]]:
+        """UIDs whose text (headers and body) contains ``text``: IMAP SEARCH TEXT, done by the server,
+        because bodies are not cached in bulk."""
+
+        def job(conn: ImapConnection) -> list[int]:
+            examine(conn, path)
+            return sorted(int(uid) for uid in conn.client.search(["TEXT", text], charset="UTF-8"))
+
+        return self.worker.submit(job, key=f"search:{path}")
 
     def watch(
         self,

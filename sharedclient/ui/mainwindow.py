@@ -7,9 +7,11 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QModelIndex, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
     QFileDialog,
     QLabel,
     QLineEdit,
@@ -87,7 +89,14 @@ class MainWindow(QMainWindow):
         self.search.setObjectName("searchBox")
         self.search.setPlaceholderText(self.tr("Search sender, recipients, subject…"))
         self.search.setClearButtonEnabled(True)
-        self.search.textChanged.connect(self._on_search)
+        self.search.textChanged.connect(lambda _: self._search_timer.start())
+        self.server_search = QCheckBox(self.tr("Search message text on the server"))
+        self.server_search.setObjectName("serverSearch")
+        self.server_search.toggled.connect(lambda _: self._search_timer.start())
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(300)
+        self._search_timer.timeout.connect(self._run_search)
         self.folder_banner = QLabel(self.tr("Choose a mailbox on the left."))
         self.folder_banner.setObjectName("folderBanner")
         self.folder_banner.setWordWrap(True)
@@ -104,7 +113,10 @@ class MainWindow(QMainWindow):
         list_layout = QVBoxLayout(list_box)
         list_layout.setContentsMargins(0, 0, 0, 0)
         list_layout.addWidget(self.folder_banner)
-        list_layout.addWidget(self.search)
+        search_row = QHBoxLayout()
+        search_row.addWidget(self.search, 1)
+        search_row.addWidget(self.server_search)
+        list_layout.addLayout(search_row)
         list_layout.addWidget(self.list_view, 1)
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(list_box)
@@ -304,8 +316,25 @@ class MainWindow(QMainWindow):
         row = self.list_view.currentIndex().data(ROW_ROLE)
         return row.uid if row is not None else None
 
-    def _on_search(self, text: str) -> None:
-        self.model.set_search(text)
+    def _run_search(self) -> None:
+        """Sender/recipient/subject search runs in the local FTS index; body text is searched by the server."""
+        text = self.search.text().strip()
+        folder = self.current
+        if not (self.server_search.isChecked() and text and folder):
+            self.model.set_search(text)
+            return
+        session = self.controller.sessions[folder.account]
+        self.statusBar().showMessage(self.tr("Searching the server…"))
+        self.controller._bridge.when_done(  # noqa: SLF001
+            session.search_text(folder.path, text),
+            lambda uids, t=text, f=folder: self._server_results(t, f, uids),
+            lambda err: self._on_problem(folder.account, err.user_message),
+        )
+
+    def _server_results(self, text: str, folder: Folder, uids: list[int]) -> None:
+        if folder is self.current and text == self.search.text().strip() and self.server_search.isChecked():
+            self.model.set_search("", frozenset(uids))
+            self.statusBar().showMessage(self.tr("%1 messages contain “%2”.").replace("%1", str(len(uids))).replace("%2", text), 8000)
 
     def _on_message_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
         row = current.data(ROW_ROLE)

@@ -78,26 +78,31 @@ class MessageListModel(QAbstractTableModel):
         self.sort_key = SortKey.DATE
         self.descending = True
         self.search_text = ""
+        self.uid_filter: frozenset[int] | None = None  # result of a server-side text search
 
     # -- what is shown -------------------------------------------------------------------------------
 
     def show_mailbox(self, cache: HeaderCache | None, mailbox_id: int | None) -> None:
         self._cache, self._mailbox_id = cache, mailbox_id
+        self.search_text, self.uid_filter = "", None
         self.reload()
 
     def reload(self) -> None:
         """Re-read the ordering (after a sync, sort or search change); rows are read again lazily."""
         self.beginResetModel()
         if self._cache is not None and self._mailbox_id is not None:
-            self._ids = listing_ids(self._cache, self._mailbox_id, self.sort_key, self.descending, self.search_text)
+            self._ids = listing_ids(
+                self._cache, self._mailbox_id, self.sort_key, self.descending, self.search_text, self.uid_filter
+            )
         else:
             self._ids = []
         self._pages.clear()
         self.endResetModel()
 
-    def set_search(self, text: str) -> None:
-        if text != self.search_text:
-            self.search_text = text
+    def set_search(self, text: str, uids: frozenset[int] | None = None) -> None:
+        """FTS over sender/recipients/subject (``text``), or the UIDs a server text search returned."""
+        if (text, uids) != (self.search_text, self.uid_filter):
+            self.search_text, self.uid_filter = text, uids
             self.reload()
 
     def row_at(self, row: int) -> MessageRow | None:

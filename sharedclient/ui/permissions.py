@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from sharedclient.core.errors import SharedClientError
+from sharedclient.core.identities import identity_options
 from sharedclient.core.imap.acl import (
     ADMIN,
     PRESET_LABELS,
@@ -105,9 +106,11 @@ class PermissionsDialog(QDialog):
         audit_factory: AuditFactory | None = None,
         confirm: Confirm | None = None,
         on_changed: Callable[[], None] | None = None,
+        send_verdicts: Sequence[str] = (),
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self._send_verdicts = tuple(send_verdicts)
         self.folder = folder
         self.account = account
         self._submit = submit
@@ -202,7 +205,8 @@ class PermissionsDialog(QDialog):
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.message)
-        note = QLabel(self.tr(SEND_AS_NOTE))
+        verdicts = "".join(f"\n• {line}" for line in self._send_verdicts)
+        note = QLabel(self.tr(SEND_AS_NOTE) + (f"\nYour identities for this mailbox:{verdicts}" if verdicts else ""))
         note.setObjectName("sendAsNote")
         note.setWordWrap(True)
         note.setStyleSheet("color: #555;")
@@ -471,6 +475,19 @@ class PermissionsDialog(QDialog):
 # -- wiring into the main window -----------------------------------------------------------------------
 
 
+def send_verdicts(window: MainWindow, folder: Folder) -> list[str]:
+    """The permission-check verdict of each of the user's identities that belong to ``folder``'s mailbox."""
+    sending = getattr(window, "sending", None)
+    if sending is None or not folder.owner:
+        return []
+    lines = []
+    for option in identity_options(sending._settings(), sending.worker.checks.all()):  # noqa: SLF001
+        if option.group == folder.owner.lower():
+            reason = f" ({option.reason})" if option.reason else ""
+            lines.append(f"{option.identity.address}, {option.identity.mode.value}: {option.status.value}{reason}")
+    return lines
+
+
 def open_permissions(window: MainWindow, *, confirm: Confirm | None = None) -> PermissionsDialog | None:
     """The Permissions dialog for the window's current mailbox (None, with a status message, without one)."""
     folder = window.current
@@ -481,7 +498,8 @@ def open_permissions(window: MainWindow, *, confirm: Confirm | None = None) -> P
     dialog = PermissionsDialog(
         folder, session.account, session.worker.submit, window.controller._bridge,  # noqa: SLF001
         audit_factory=getattr(window, "audit_factory", None), confirm=confirm,
-        on_changed=lambda: window.controller.refresh_folders(folder.account), parent=window,
+        on_changed=lambda: window.controller.refresh_folders(folder.account),
+        send_verdicts=send_verdicts(window, folder), parent=window,
     )  # fmt: skip
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     window.permissions_dialog = dialog  # type: ignore[attr-defined]

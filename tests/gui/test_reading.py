@@ -202,3 +202,20 @@ def test_saving_an_attachment_from_the_view(
     assert (target / "evilfdp (2).exe").read_bytes() == b"%PDF-1.4 tiny"
     assert "Saved as" in window.statusBar().currentMessage()
     window.close()
+
+
+def test_body_text_is_searched_on_the_server(
+    qtbot: QtBot, imap_server: ImapServer, fresh_user: MailUser, http_server: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    deliver_fixture_mail(imap_server, fresh_user, http_server[0])
+    window = open_window(qtbot, imap_server, fresh_user, tmp_path)
+    qtbot.keyClicks(window.search, "attachment")  # only in a body ("See attachment."), not in any header
+    qtbot.waitUntil(lambda: window.model.rowCount() == 0, timeout=5000)
+    window.server_search.setChecked(True)
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=10000)
+    assert window.model.index(0, 2).data() == "Invoice attached"
+    window.server_search.setChecked(False)
+    qtbot.waitUntil(lambda: window.model.rowCount() == 0, timeout=5000)
+    window.search.clear()
+    qtbot.waitUntil(lambda: window.model.rowCount() == 2, timeout=5000)
+    window.close()

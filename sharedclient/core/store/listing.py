@@ -67,19 +67,36 @@ def fts_query(text: str) -> str:
 
 
 def listing_ids(
-    cache: HeaderCache, mailbox_id: int, sort: SortKey = SortKey.DATE, descending: bool = True, search: str = ""
+    cache: HeaderCache,
+    mailbox_id: int,
+    sort: SortKey = SortKey.DATE,
+    descending: bool = True,
+    search: str = "",
+    uids: frozenset[int] | None = None,
 ) -> list[int]:
+    """Row ids in display order; ``search`` filters by FTS, ``uids`` to a server search's result."""
+    ids = _ordered_ids(cache, mailbox_id, sort, descending, search, uids is not None)
+    if uids is None:
+        return ids  # type: ignore[return-value]
+    return [row_id for row_id, uid in ids if uid in uids]  # type: ignore[misc]
+
+
+def _ordered_ids(
+    cache: HeaderCache, mailbox_id: int, sort: SortKey, descending: bool, search: str, with_uid: bool
+) -> list:
     order = _ORDER[sort].format(d="DESC" if descending else "ASC")
     query = fts_query(search)
     if query:
         sql = (
-            f"SELECT id FROM message WHERE mailbox_id=? AND id IN "
+            f"SELECT id{', uid' if with_uid else ''} FROM message WHERE mailbox_id=? AND id IN "
             f"(SELECT rowid FROM message_fts WHERE message_fts MATCH ?) ORDER BY {order}"
         )
         rows = cache.query(sql, (mailbox_id, query))
     else:
-        rows = cache.query(f"SELECT id FROM message WHERE mailbox_id=? ORDER BY {order}", (mailbox_id,))
-    return [r[0] for r in rows]
+        rows = cache.query(
+            f"SELECT id{', uid' if with_uid else ''} FROM message WHERE mailbox_id=? ORDER BY {order}", (mailbox_id,)
+        )
+    return [tuple(r) for r in rows] if with_uid else [r[0] for r in rows]
 
 
 def rows_by_id(cache: HeaderCache, ids: list[int]) -> dict[int, MessageRow]:
