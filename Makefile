@@ -4,7 +4,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench venv system-deps-test system-deps-demo clean
+.PHONY: demo test bench screenshots venv system-deps-test system-deps-demo clean
 
 $(STAMP): pyproject.toml
 	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ test: system-deps-test venv
 
 bench: system-deps-test venv
 	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest tests/benchmarks -p no:cacheprovider -s $(PYTEST_ARGS)
+
+screenshots: system-deps-test venv
+	QT_QPA_PLATFORM=offscreen $(VPY) packaging/screenshots.py resources/screenshots
 
 clean:
 	rm -rf $(VENV) build *.egg-info
