@@ -186,6 +186,9 @@ class MainWindow(QMainWindow):
         menu.addAction(self.new_action)
         menu.addAction(self.refresh_action)
         menu.addAction(self.history_action)
+        self.identities_action = QAction(self.tr("&Identities…"), self)
+        self.identities_action.triggered.connect(self._show_identities)
+        menu.addAction(self.identities_action)
         message_menu = self.menuBar().addMenu(self.tr("&Message"))
         for action in (self.reply_action, self.reply_all_action, self.forward_action, self.read_action,
                        self.flag_action, self.delete_action):
@@ -457,6 +460,13 @@ class MainWindow(QMainWindow):
         except SharedClientError as exc:
             self._on_problem("", exc.user_message)
 
+    def _show_identities(self) -> None:
+        if self.sending is not None:
+            from sharedclient.ui.identities import IdentitiesWindow  # noqa: PLC0415 - opened rarely
+
+            self.identities_window = IdentitiesWindow(self.sending)
+            self.identities_window.show()
+
     def _show_history(self) -> None:
         if self.sending is not None:
             self.sending.history_window()
@@ -466,6 +476,7 @@ class MainWindow(QMainWindow):
         can_send = self.sending is not None
         self.new_action.setEnabled(can_send)
         self.history_action.setEnabled(can_send)
+        self.identities_action.setEnabled(can_send)
         for action in (self.reply_action, self.reply_all_action, self.forward_action):
             action.setEnabled(can_send and has_message)
         for action, name in ((self.read_action, "toggle_read"), (self.flag_action, "toggle_flag"),

@@ -66,3 +66,34 @@ def test_reply_as_support_from_the_window(qtbot: QtBot, mail_servers: MailServer
     window.sending._history_view.grab().save(str(tmp_path / "history.png"))  # noqa: SLF001
     window.sending._history_view.close()  # noqa: SLF001
     window.close()
+
+
+def test_identities_window_shows_a_denied_identity_with_the_servers_words(
+    qtbot: QtBot, mail_servers: MailServers, tmp_path: Path
+) -> None:
+    d, p = mail_servers.dovecot, mail_servers.postfix
+    account = Account(
+        "work", "bob@example.test", Endpoint("127.0.0.1", d.imap_tls_port, Security.TLS),
+        Endpoint("127.0.0.1", p.submission_port, Security.STARTTLS), "bob@example.test",
+        ca_file=str(mail_servers.certs.ca_pem),
+    )  # fmt: skip
+    support = Identity("support@example.test", "Support Team", "work", SendMode.SEND_AS,
+                       mailbox_owner="support@example.test")
+    settings = Settings(accounts=(account,), identities=(support,))
+    creds = SessionCredentials()
+    creds.set("work", "imap", "bob-secret-pw")
+    creds.set("work", "smtp", "bob-secret-pw")
+    window = build_window([account], creds, "test", tmp_path, lambda: settings)
+    qtbot.addWidget(window)
+    assert "support@example.test" in [i.address for i in window.sending.identities()]  # not checked yet
+    window.identities_action.trigger()
+    ids = window.identities_window
+    qtbot.addWidget(ids)
+    ids.check_button.click()
+    qtbot.waitUntil(lambda: any(o.status.value == "denied" for o in ids.options), timeout=15000)
+    row = next(i for i, o in enumerate(ids.options) if o.identity.address == "support@example.test")
+    assert ids.table.item(row, 4).text() == "denied" and "553" in ids.table.item(row, 5).text()
+    assert "support@example.test" not in [i.address for i in window.sending.identities()]  # never in the picker
+    ids.grab().save(str(tmp_path / "identities.png"))
+    ids.close()
+    window.close()
