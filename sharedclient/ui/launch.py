@@ -87,6 +87,7 @@ def build_window(
     if data_dir is not None and settings is not None:
         worker = SendWorker(ProfileDb.for_data_dir(data_dir), SendContext(profile_name, settings, creds))
         window.sending = SendController(worker, DraftStore(data_dir / "drafts"), settings, window)
+        window.sending.notice.connect(lambda text: window.statusBar().showMessage(text, 20000))
         window._update_actions()  # noqa: SLF001
     if data_dir is not None:  # opened per change, so a damaged audit trail blocks changes, not the window
         window.audit_factory = lambda: AuditLog(audit_path(data_dir), profile_name)  # type: ignore[attr-defined]

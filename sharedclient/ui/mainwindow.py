@@ -10,6 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QModelIndex, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QInputDialog,
     QCheckBox,
     QHBoxLayout,
     QFileDialog,
@@ -158,6 +159,11 @@ class MainWindow(QMainWindow):
         self.delete_action = QAction(self.tr("Delete"), self)
         self.delete_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
         self.delete_action.triggered.connect(self._delete)
+        self.move_action = QAction(self.tr("Move to…"), self)
+        self.move_action.setShortcut(QKeySequence("Ctrl+Shift+M"))
+        self.move_action.triggered.connect(lambda: self._transfer(copy=False))
+        self.copy_action = QAction(self.tr("Copy to…"), self)
+        self.copy_action.triggered.connect(lambda: self._transfer(copy=True))
         find = QAction(self.tr("Search"), self)
         find.setShortcuts([QKeySequence(QKeySequence.StandardKey.Find), QKeySequence("Ctrl+K")])
         find.triggered.connect(lambda: self.search.setFocus())
@@ -191,7 +197,7 @@ class MainWindow(QMainWindow):
         menu.addAction(self.identities_action)
         message_menu = self.menuBar().addMenu(self.tr("&Message"))
         for action in (self.reply_action, self.reply_all_action, self.forward_action, self.read_action,
-                       self.flag_action, self.delete_action):
+                       self.flag_action, self.delete_action, self.move_action, self.copy_action):
             message_menu.addAction(action)
         toolbar.widgetForAction(self.read_action).setObjectName("readButton")  # type: ignore[union-attr]
         from sharedclient.ui.permissions import install_access_menu  # Mailbox → Permissions…, Access review…
@@ -441,6 +447,44 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Message {where} ({outcome.where}).", 10000)
         self.controller.refresh_folders(self.current.account if self.current else None)
 
+    def filing_targets(self) -> list[Folder]:
+        """Folders of the current account one may add messages to ("i"), except the current one."""
+        if self.current is None:
+            return []
+        return [f for f in self.controller.folders.get(self.current.account, [])
+                if f.selectable and "i" in f.rights and f.path != self.current.path]
+
+    def choose_target(self, targets: list[Folder], copy: bool) -> Folder | None:
+        """Replaceable in tests; asks the user which folder to file into."""
+        labels = [f"{f.owner}: {f.path}" if f.owner else f.path for f in targets]
+        label, ok = QInputDialog.getItem(self, self.tr("Copy to") if copy else self.tr("Move to"),
+                                         self.tr("Folder:"), labels, 0, False)
+        return targets[labels.index(label)] if ok and label in labels else None
+
+    def _transfer(self, copy: bool) -> None:
+        folder = self.current
+        row = self.list_view.currentIndex().data(ROW_ROLE)
+        if folder is None or row is None:
+            return
+        if not copy and not allowed("delete", folder)[0]:
+            self.statusBar().showMessage(self.tr("You may not move messages out of here (missing right “t”)."), 10000)
+            return
+        targets = self.filing_targets()
+        if not targets:
+            self.statusBar().showMessage(self.tr("There is no folder you may file into (right “i”)."), 10000)
+            return
+        target = self.choose_target(targets, copy)
+        if target is None:
+            return
+        session = self.controller.sessions[folder.account]
+        future = (session.copy if copy else session.move)(folder.path, [row.uid], target.path)
+        verb = "Copied" if copy else "Moved"
+        self.controller._bridge.when_done(  # noqa: SLF001
+            future,
+            lambda _: (self.model.reload(), self.statusBar().showMessage(f"{verb} to {target.path}.", 10000)),
+            lambda err: self._on_problem(folder.account, err.user_message),
+        )
+
     def _after_flag_change(self, uid: int) -> None:
         self.model.refresh_row(uid)
         self._update_actions()
@@ -484,6 +528,9 @@ class MainWindow(QMainWindow):
             ok, reason = allowed(name, self.current)
             action.setEnabled(ok and has_message)
             action.setToolTip(reason or action.text())
+        self.move_action.setEnabled(has_message and allowed("delete", self.current)[0])
+        self.move_action.setToolTip(allowed("delete", self.current)[1] or self.move_action.text())
+        self.copy_action.setEnabled(has_message and self.current is not None)
 
     # -- status ----------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
 from sharedclient.core.drafts import Draft, DraftStore
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 
 class SendController(QObject):
+    notice = Signal(str)  # "queued, retrying…", "the copy went to your personal Sent because…"
     def __init__(self, worker: SendWorker, drafts: DraftStore, settings: Callable[[], Settings],
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -125,9 +126,11 @@ class SendController(QObject):
     def _report(self, composer: Composer, report: SendReport) -> None:
         if report.status is SendStatus.SENT:
             composer.sent()
+            if report.warnings:
+                self.notice.emit(" ".join(report.warnings))
         elif report.status is SendStatus.QUEUED:
             composer.sent()  # safe in the outbox; it is retried by itself
-            log.info("queued: %s", report.message)
+            self.notice.emit(report.message)
         else:
             composer.send_failed(report.message)
 

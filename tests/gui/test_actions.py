@@ -66,3 +66,19 @@ def test_delete_and_idle(qtbot: QtBot, imap_server: ImapServer, fresh_user: Mail
     subjects = [window.model.index(r, 2).data() for r in range(3)]
     assert "Arrived while watching" in subjects
     window.close()
+
+
+def test_move_to_a_folder_one_may_file_into(qtbot: QtBot, imap_server: ImapServer, fresh_user: MailUser, tmp_path: Path) -> None:
+    name = fresh_user.login.split("@")[0]
+    imap_server.dovecot.deliver(fresh_user.login, mail(fresh_user.login, "File me"))
+    window = open_folder(qtbot, imap_server, name, "INBOX", tmp_path)
+    qtbot.waitUntil(lambda: window.list_view.currentIndex().data(ROW_ROLE).seen, timeout=10000)
+    targets = [f.path for f in window.filing_targets()]
+    assert "Archive" in targets and "INBOX" not in targets
+    window.choose_target = lambda folders, copy: next(f for f in folders if f.path == "Archive")  # type: ignore[method-assign]
+    window.move_action.trigger()
+    qtbot.waitUntil(lambda: window.model.rowCount() == 0, timeout=10000)
+    with imap_server.imap(name) as client:
+        client.select_folder("Archive", readonly=True)
+        assert len(client.search(["SUBJECT", "File me"])) == 1
+    window.close()
