@@ -27,7 +27,7 @@ test: system-deps-test venv
 	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest $(PYTEST_ARGS)
 
 bench: system-deps-test venv
-	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest tests/benchmarks -p no:cacheprovider -s $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen $(VPY) -m tests.benchmarks.run $(BENCH_ARGS)
 
 screenshots: system-deps-test venv
 	QT_QPA_PLATFORM=offscreen $(VPY) packaging/screenshots.py resources/screenshots

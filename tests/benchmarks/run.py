@@ -28,7 +28,10 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from sharedclient.devservers.dovecot import DovecotUnavailable  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[2]
+EXIT_UNAVAILABLE = 3  # Dovecot cannot run here (not installed): nothing to measure against
 DEFAULT_OUT = REPO / "tests" / "benchmarks" / "results" / "latest.json"
 
 #: (name, unit, target as text, check(value) -> passed or None for "no target")
@@ -196,19 +199,31 @@ def server_phase(report: Report, sizes: Sizes, work: Path, send_core: object | N
             f"split of one instrumented initial sync ({split.total:.2f} s): fetch+imaplib {split.fetch:.2f} s, "
             f"parse_fetch {split.parse:.2f} s ({split.parse * per:.0f} us/msg), summarise {split.summarise:.2f} s "
             f"({split.summarise * per:.0f} us/msg), SQLite {split.sqlite:.2f} s ({split.sqlite * per:.0f} us/msg; "
-            f"without the FTS trigger {split.sqlite_without_fts:.2f} s), other {split.other:.2f} s"
+            f"the same rows without FTS {split.sqlite_without_fts:.2f} s), other {split.other:.2f} s"
         )
         report.add("resync_nochange", im.resync_nochange(world, cache_path, sizes.quick_runs))
         report.add("resync_1pct", im.resync_changed(world, cache_path, sizes.quick_runs, n))
 
-        stalls, gui_syncs = [], []
+        stalls, gui_syncs, worst, reloads = [], [], [], []
         for i in range(sizes.runs):
-            gap, took, beats = ui_stall(world, work / f"gui-{i}", n)
-            stalls.append(gap)
-            gui_syncs.append(took)
+            stall = ui_stall(world, work / f"gui-{i}", n)
+            stalls.append(stall.longest)
+            gui_syncs.append(stall.sync_s)
+            worst.append([(round(at, 3), round(gap, 4)) for at, gap in stall.worst])
+            reloads.append(stall.reload_s)
             shutil.rmtree(work / f"gui-{i}", ignore_errors=True)
         report.info["gui_initial_sync_s"] = gui_syncs
+        report.info["ui_stall_worst_gaps"] = worst  # (seconds after selecting the folder, gap) per run
+        report.info["gui_list_reload_after_sync_s"] = reloads
+        report.detail(f"GUI sync of {n:,} messages took {statistics.median(gui_syncs):.1f} s (median); "
+                      f"longest heartbeat gaps (s after selecting: gap): {worst[stalls.index(max(stalls))]}; "
+                      f"the list's reload after the sync took {statistics.median(reloads) * 1000:.0f} ms (median)")
         report.add("ui_stall_max", stalls, value=max(stalls), note="max of runs")
+        frozen = ui_stall(world, work / "gui-frozen", n, freeze_gc=True)
+        shutil.rmtree(work / "gui-frozen", ignore_errors=True)
+        report.info["ui_stall_with_gc_freeze_s"] = frozen.longest
+        report.detail(f"proposal check: with gc.freeze() after start-up the longest gap is {frozen.longest:.3f} s "
+                      f"(GUI sync {frozen.sync_s:.1f} s)")
 
         cold = cold_start_runs(world, cache_path, work, sizes.quick_runs)
         report.add("cold_start", cold)
@@ -216,12 +231,20 @@ def server_phase(report: Report, sizes: Sizes, work: Path, send_core: object | N
         if send_core is None:
             report.not_measured("send_latency_median", "send core not built yet")
             report.not_measured("send_latency_p95", "send core not built yet")
+        elif world.postfix is None:
+            why = f"Postfix unavailable ({world.postfix_problem})"
+            report.not_measured("send_latency_median", why)
+            report.not_measured("send_latency_p95", why)
         else:
             from tests.benchmarks.send_metrics import send_latencies
 
-            latencies = send_latencies(world, work / "send", sizes.sends)
-            report.add("send_latency_median", latencies)
-            report.add("send_latency_p95", latencies, value=p95(latencies), note=f"{len(latencies)} sends")
+            to_250, to_done = send_latencies(world, work / "send", sizes.sends)
+            report.info["send_complete_s"] = {"median": statistics.median(to_done), "p95": p95(to_done)}
+            report.detail(f"{len(to_250)} sends: to the committed 250 median {statistics.median(to_250) * 1000:.0f} ms; "
+                          f"including the team copy in support@'s Sent median {statistics.median(to_done) * 1000:.0f} ms, "
+                          f"p95 {p95(to_done) * 1000:.0f} ms")
+            report.add("send_latency_median", to_250, note="send() to the committed 250")
+            report.add("send_latency_p95", to_250, value=p95(to_250), note=f"{len(to_250)} sends")
 
 
 def cold_start_runs(world: object, cache_path: Path, work: Path, runs: int) -> list[float]:
@@ -331,10 +354,14 @@ def main(argv: list[str] | None = None) -> int:
     send_core = detect_send_core()
     print(f"{'name':<20} {'value':>10} {'unit':<3} {'target':<7} verdict", flush=True)
     failed = False
+    unavailable = ""
     try:
         offline_ui_phase(report, sizes, work)
         server_phase(report, sizes, work, send_core)
         history_phase(report, sizes, work, history_api)
+    except DovecotUnavailable as exc:
+        unavailable = exc.user_message
+        print(f"servers unavailable: {unavailable}", file=sys.stderr)
     except Exception:  # noqa: BLE001 - report what was measured, then fail loudly
         failed = True
         traceback.print_exc()
@@ -357,6 +384,8 @@ def main(argv: list[str] | None = None) -> int:
     missing = [name for name in METRICS if name not in report.metrics]
     if missing:
         print(f"not produced: {', '.join(missing)}", file=sys.stderr)
+    if unavailable:
+        return EXIT_UNAVAILABLE
     return 1 if failed or missing else 0
 
 

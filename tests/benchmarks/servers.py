@@ -40,6 +40,7 @@ class BenchWorld:
     certs: CertFiles
     workdir: Path
     postfix: object | None = None  # tests.servers.postfix.PostfixInstance when started
+    postfix_problem: str = ""  # why Postfix is not running, when it was asked for
 
     def account(self, login: str = ALICE, name: str = "alice") -> Account:
         imap = Endpoint(self.dovecot.host, self.dovecot.imap_tls_port, Security.TLS)
@@ -78,12 +79,20 @@ def bench_servers(workdir: Path, *, postfix: bool = False) -> Iterator[BenchWorl
         for login in (ALICE, SINK):
             dovecot.doveadm("mailbox", "status", "-u", login, "messages", "INBOX")
         if postfix:
+            from sharedclient.core.errors import SharedClientError
             from tests.servers.postfix import PostfixInstance
 
+            # Alice sends as support@; the team copy goes to support@'s Sent, shared with her.
+            dovecot.create_mailbox(SUPPORT, "Sent")
+            dovecot.set_acl(SUPPORT, "Sent", ALICE, ALICE_RIGHTS)
             senders = {ALICE: [ALICE], SUPPORT: [ALICE, SUPPORT], SINK: [SINK]}
-            pf = PostfixInstance(workdir / "postfix", dovecot, certs, DOMAIN, senders)
-            pf.start()
-            world.postfix = pf
+            candidate = PostfixInstance(workdir / "postfix", dovecot, certs, DOMAIN, senders)
+            try:
+                candidate.start()
+            except SharedClientError as exc:
+                world.postfix_problem = exc.user_message.splitlines()[0]
+            else:
+                pf = world.postfix = candidate
         yield world
     finally:
         if pf is not None:

@@ -125,6 +125,10 @@ class HeaderCache:
             self.rebuilt_notice = self._move_aside_and_recreate(Path(path), exc)
         else:
             self.rebuilt_notice = ""
+        # 16 MiB of page cache (SQLite's default is 2 MiB): a sync's inserts touch pages all over five
+        # indexes, and with the small cache every batch re-read and re-wrote many of them (-0.3 s sys time
+        # per 50k messages). Only filled as far as used.
+        self._db.execute("PRAGMA cache_size=-16384")
 
     def _move_aside_and_recreate(self, path: Path, exc: Exception) -> str:
         aside = path.with_name(f"{path.name}.damaged-{int(time.time())}")
