@@ -13,7 +13,7 @@ import time
 from email.headerregistry import Address
 from pathlib import Path
 
-from tests.benchmarks.servers import ALICE, DOMAIN, SUPPORT, BenchWorld
+from tests.benchmarks.servers import ALICE, SUPPORT, BenchWorld
 
 WARMUP = 2
 
@@ -79,4 +79,4 @@ def send_latencies(world: BenchWorld, workdir: Path, count: int) -> tuple[list[f
     return to_250, to_done
 
 
-__all__ = ["available", "send_latencies", "DOMAIN"]
+__all__ = ["available", "send_latencies"]
