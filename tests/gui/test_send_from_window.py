@@ -19,20 +19,25 @@ if TYPE_CHECKING:
     from tests.conftest import MailServers
 
 
-def test_reply_as_support_from_the_window(qtbot: QtBot, mail_servers: MailServers, tmp_path: Path) -> None:
-    d, p = mail_servers.dovecot, mail_servers.postfix
+def window_for(servers: MailServers, user: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A window for ``user`` with IMAP on Dovecot, SMTP on Postfix, and a Send As support@ identity."""
+    d, p = servers.dovecot, servers.postfix
+    login = f"{user}@example.test"
     account = Account(
-        "work", "alice@example.test", Endpoint("127.0.0.1", d.imap_tls_port, Security.TLS),
-        Endpoint("127.0.0.1", p.submission_port, Security.STARTTLS), "alice@example.test",
-        ca_file=str(mail_servers.certs.ca_pem),
+        "work", login, Endpoint("127.0.0.1", d.imap_tls_port, Security.TLS),
+        Endpoint("127.0.0.1", p.submission_port, Security.STARTTLS), login, ca_file=str(servers.certs.ca_pem),
     )  # fmt: skip
     support = Identity("support@example.test", "Support Team", "work", SendMode.SEND_AS,
                        mailbox_owner="support@example.test")
     settings = Settings(accounts=(account,), identities=(support,))
     creds = SessionCredentials()
-    creds.set("work", "imap", "alice-secret-pw")
-    creds.set("work", "smtp", "alice-secret-pw")
-    window = build_window([account], creds, "test", tmp_path, lambda: settings)
+    creds.set("work", "imap", f"{user}-secret-pw")
+    creds.set("work", "smtp", f"{user}-secret-pw")
+    return build_window([account], creds, "test", tmp_path, lambda: settings)
+
+
+def test_reply_as_support_from_the_window(qtbot: QtBot, mail_servers: MailServers, tmp_path: Path) -> None:
+    window = window_for(mail_servers, "alice", tmp_path)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitUntil(lambda: bool(window.controller.folders.get("work")), timeout=10000)
@@ -71,19 +76,7 @@ def test_reply_as_support_from_the_window(qtbot: QtBot, mail_servers: MailServer
 def test_identities_window_shows_a_denied_identity_with_the_servers_words(
     qtbot: QtBot, mail_servers: MailServers, tmp_path: Path
 ) -> None:
-    d, p = mail_servers.dovecot, mail_servers.postfix
-    account = Account(
-        "work", "bob@example.test", Endpoint("127.0.0.1", d.imap_tls_port, Security.TLS),
-        Endpoint("127.0.0.1", p.submission_port, Security.STARTTLS), "bob@example.test",
-        ca_file=str(mail_servers.certs.ca_pem),
-    )  # fmt: skip
-    support = Identity("support@example.test", "Support Team", "work", SendMode.SEND_AS,
-                       mailbox_owner="support@example.test")
-    settings = Settings(accounts=(account,), identities=(support,))
-    creds = SessionCredentials()
-    creds.set("work", "imap", "bob-secret-pw")
-    creds.set("work", "smtp", "bob-secret-pw")
-    window = build_window([account], creds, "test", tmp_path, lambda: settings)
+    window = window_for(mail_servers, "bob", tmp_path)
     qtbot.addWidget(window)
     assert "support@example.test" in [i.address for i in window.sending.identities()]  # not checked yet
     window.identities_action.trigger()
