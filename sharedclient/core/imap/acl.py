@@ -31,7 +31,7 @@ from imapclient.response_parser import parse_response
 from sharedclient.core.errors import PermissionDenied, SharedClientError, UsageError
 from sharedclient.core.imap.discovery import NamespaceEntry, classify, read_namespaces
 from sharedclient.core.imap.rights import FULL_RIGHTS, describe_rights, my_rights, normalise_rights, right_word
-from sharedclient.core.imap.session import server_text
+from sharedclient.core.imap.session import server_reason, server_text
 from sharedclient.core.model import Account, Section
 from sharedclient.core.store.audit import AuditLog
 
@@ -162,23 +162,6 @@ def _arg(value: str) -> bytes:
 def _folder(client: IMAPClient, path: str) -> bytes:
     name = client._normalise_folder(path)  # noqa: SLF001 - modified UTF-7 + quoting, as imapclient does it
     return name if isinstance(name, bytes) else name.encode("utf-8")
-
-
-_TIMING = re.compile(r"\s*\(\d+\.\d+(?: \+ \d+\.\d+)* secs\)\.?$")
-_INNER = re.compile(r"""\[b(['"])(.*)\1\]$""", re.S)
-
-
-def server_reason(exc: BaseException) -> str:
-    """The server's words without imaplib's wrapping, response codes or Dovecot's timing suffix."""
-    text = server_text(exc)
-    inner = _INNER.search(text)
-    if inner:
-        text = inner.group(2)
-    text = re.sub(r"^\w+ (?:command error|failed): (?:BAD |NO )?", "", text)
-    text = re.sub(r"^Error in IMAP command \w+: ", "", text)
-    text = re.sub(r"^\[[A-Z-]+\]\s*", "", text)
-    text = _TIMING.sub("", text).strip().rstrip(".")
-    return text.replace("\\'", "'")
 
 
 def _run(

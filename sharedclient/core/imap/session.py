@@ -37,6 +37,7 @@ def server_text(exc: BaseException) -> str:
 
 
 _TIMING = re.compile(r"\s*\(\d+\.\d+(?: \+ \d+\.\d+)* secs\)\.?$")
+_INNER = re.compile(r"""\[b(['"])(.*)\1\]$""", re.S)  # imaplib's "... failed: [b'...']" wrapping
 
 
 def server_reason(exc: BaseException) -> str:
@@ -44,9 +45,14 @@ def server_reason(exc: BaseException) -> str:
 
     "select failed: [NONEXISTENT] Mailbox doesn't exist: X (0.001 + 0.000 secs)." -> "Mailbox doesn't exist: X"
     """
-    text = re.sub(r"^\w+ failed: ", "", server_text(exc))
+    text = server_text(exc)
+    inner = _INNER.search(text)
+    if inner:
+        text = inner.group(2)
+    text = re.sub(r"^\w+ (?:command error|failed): (?:BAD |NO )?", "", text)
+    text = re.sub(r"^Error in IMAP command \w+: ", "", text)
     text = re.sub(r"^\[[A-Z-]+(?: [^\]]*)?\]\s*", "", text)
-    return _TIMING.sub("", text).strip().rstrip(".")
+    return _TIMING.sub("", text).strip().rstrip(".").replace("\\'", "'")
 
 
 def open_imap(account: Account, password: str, timeouts: ImapTimeouts = ImapTimeouts()) -> IMAPClient:
