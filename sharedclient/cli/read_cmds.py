@@ -27,6 +27,9 @@ from sharedclient.core.mime.render import render_message, sender_view
 from sharedclient.core.model import Account, Folder
 from sharedclient.core.store.cache import HeaderCache
 from sharedclient.core.store.listing import listing_ids, rows_by_id
+from sharedclient.core.store.profile_db import ProfileDb
+from sharedclient.core.tracking.matcher import DeliveryTracker
+from sharedclient.core.tracking.scan import sync_hook
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -96,10 +99,13 @@ def open_session(ctx: CliContext, account_name: str) -> Iterator[AccountSession]
     if cache.rebuilt_notice:
         print(f"sharedclient: {cache.rebuilt_notice}", file=ctx.stderr)
     session = AccountSession(account, lambda: ImapConnection(open_imap(account, password)), cache)
+    tracking_db = ProfileDb.for_data_dir(profile.data_dir)
+    session.after_sync = sync_hook(DeliveryTracker(tracking_db))  # delivery reports and read receipts
     try:
         yield session
     finally:
         session.close()
+        tracking_db.close()
 
 
 def split_mailbox(ctx: CliContext, text: str) -> tuple[str, str]:

@@ -40,6 +40,8 @@ class AccountSession:
         self._watchers: list[MailboxWatcher] = []
         self._watch_lock = threading.Lock()
         self.worker = AccountWorker(account.name, connect, on_state, stale_after=stale_after)
+        #: Runs on the worker after each sync with (connection, account name, path); must not raise.
+        self.after_sync: Callable[[ImapConnection, str, str], None] | None = None
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -70,9 +72,13 @@ class AccountSession:
     def sync(
         self, path: str, progress: Progress | None = None, cancel: threading.Event | None = None
     ) -> Future[SyncResult]:
-        return self.worker.submit(
-            lambda conn: sync_mailbox(conn, self.cache, path, progress=progress, cancel=cancel), key=f"sync:{path}"
-        )
+        def job(conn: ImapConnection) -> SyncResult:
+            result = sync_mailbox(conn, self.cache, path, progress=progress, cancel=cancel)
+            if self.after_sync is not None:  # e.g. delivery reports (core.tracking.scan.sync_hook)
+                self.after_sync(conn, self.account.name, path)
+            return result
+
+        return self.worker.submit(job, key=f"sync:{path}")
 
     def message_body(self, path: str, uid: int) -> Future[bytes]:
         """The raw message: from the cache when fetched before, else from the server (then cached)."""

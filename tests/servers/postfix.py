@@ -50,7 +50,10 @@ class PostfixInstance:
     Delivery:
 
     * ``local_domain`` recipients go to Dovecot over LMTP (Return-Path and Delivered-To added by Dovecot);
-      unknown local addresses are refused at RCPT TO (550 5.1.1).
+      unknown local addresses are refused at RCPT TO (550 5.1.1). Exception: ``gone_address``
+      (``former@<local_domain>``) is in Postfix's table but not in Dovecot, like a colleague whose mailbox
+      was removed while the directory still lists them: Postfix accepts it, LMTP refuses it with 550 5.1.1,
+      and Postfix bounces (an RFC 3464 report to the envelope sender).
     * Every other domain goes to the **sink**: no SMTP client exists in master.cf, so nothing can leave
       the machine. The ``sink`` transport is Postfix's ``virtual(8)`` writing straight into the Dovecot
       INBOX of ``sink_login`` (default ``sink@<local_domain>``, which must be a Dovecot user) without
@@ -78,6 +81,7 @@ class PostfixInstance:
         self.local_domain = local_domain.lower()
         self.sender_logins = {addr.lower(): list(logins) for addr, logins in sender_logins.items()}
         self.sink_login = (sink_login or f"sink@{self.local_domain}").lower()
+        self.gone_address = f"former@{self.local_domain}"
         if self.sink_login not in dovecot.users:
             raise ValueError(f"the sink {self.sink_login} must be a user of the Dovecot instance")
         self.host = HOST
@@ -230,6 +234,7 @@ class PostfixInstance:
     def _write_maps(self) -> None:
         """texthash maps: read at process start, no postmap step, no Berkeley DB files."""
         local = [login for login in self.dovecot.users if login.endswith("@" + self.local_domain)]
+        local.append(self.gone_address)
         _write_root_file(
             self.config_dir / "virtual_mailboxes",
             "".join(f"{login} {login}/Maildir/INBOX/\n" for login in sorted(local)),

@@ -1,5 +1,5 @@
 """The profile's own database (``outbox.sqlite`` in the profile's data dir): outbox, sent-as history,
-identity check results.
+identity check results, delivery/read tracking.
 
 It is the only copy of unsent mail, so it runs with ``synchronous=FULL``: a committed "queued" message
 survives a power cut. One connection is shared by the sending worker and the caller's thread, so every use
@@ -128,6 +128,29 @@ MIGRATIONS = [
     CREATE INDEX history_status ON history(status, time);
     CREATE INDEX history_mode ON history(mode, time);
     CREATE INDEX history_account ON history(account, time);
+    """,
+    # 3: delivery tracking (core/tracking): per-recipient state from delivery reports and read receipts, and
+    # how far each mailbox was scanned for reports (UIDVALIDITY + last UID), so a report is read once.
+    """
+    CREATE TABLE delivery(
+        history_id INTEGER NOT NULL,
+        recipient TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('dsn', 'mdn')),
+        state TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT '',
+        diagnostic TEXT NOT NULL DEFAULT '',
+        reported_at REAL,
+        recorded_at REAL NOT NULL,
+        report_message_id TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (history_id, recipient, kind)
+    );
+    CREATE TABLE report_scan(
+        account TEXT NOT NULL,
+        mailbox TEXT NOT NULL,
+        uidvalidity INTEGER NOT NULL,
+        last_uid INTEGER NOT NULL,
+        PRIMARY KEY (account, mailbox)
+    );
     """,
 ]
 
