@@ -30,7 +30,7 @@ from sharedclient.core.errors import (
 from sharedclient.core.model import Account, Security, SendMode
 from sharedclient.core.netfail import translate_connect_error
 from sharedclient.core.smtp_replies import Stage
-from sharedclient.core.tls import client_context
+from sharedclient.core.tls import StartTlsGuard, client_context, refuse_early_bytes
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +53,19 @@ def open_smtp(account: Account, password: str, timeout: float = SMTP_TIMEOUT) ->
             conn = smtplib.SMTP_SSL(ep.host, ep.port, timeout=timeout, context=ctx)
         else:
             conn = smtplib.SMTP(ep.host, ep.port, timeout=timeout)
+        if ep.security is Security.STARTTLS:  # in clear, one reply per command: more is someone else's
+            refuse_early_bytes(conn.file, conn.sock, f"The SMTP server {where}", "after its greeting")
         conn.ehlo()
         if ep.security is Security.STARTTLS:
+            refuse_early_bytes(conn.file, conn.sock, f"The SMTP server {where}", "after its EHLO reply")
             if not conn.has_extn("starttls"):
                 raise StartTlsUnavailableError(
                     f"The SMTP server {where} does not offer STARTTLS, so SharedClient will not log in "
                     "(it never sends a password unencrypted). Ask for implicit TLS (--smtp-security tls) "
                     "or check the port."
                 )
-            code, msg = conn.starttls(context=ctx)
+            guard = StartTlsGuard(ctx, lambda: conn.file if conn else None, f"The SMTP server {where}")
+            code, msg = conn.starttls(context=guard)  # type: ignore[arg-type] - only wrap_socket is used
             if code != 220:
                 raise ProtocolError(f"The SMTP server {where} refused STARTTLS: {reply_text(code, msg)}.")
             conn.ehlo()

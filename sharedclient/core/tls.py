@@ -1,12 +1,20 @@
-"""TLS policy: always verify, optionally trust one extra CA file.
+"""TLS policy: always verify, optionally trust one extra CA file; STARTTLS without injected bytes.
 
 imaplib and smtplib do not verify certificates unless given a context, so every connection in
-SharedClient goes through :func:`client_context`.
+SharedClient goes through :func:`client_context`. STARTTLS upgrades go through :class:`StartTlsGuard`:
+imaplib and smtplib silently drop whatever was already read into their buffers when they switch to TLS,
+and anything that arrived in clear after the server's "go ahead" was put there by someone in between
+(response injection, CVE-2021-29969 / "Why TLS is better without STARTTLS", USENIX Security 2021). We
+refuse such a connection instead of carrying on, so nothing an attacker wrote is ever trusted.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import ssl
+from collections.abc import Callable
+from typing import IO, Any
 
 from sharedclient.core.errors import TlsError
 
@@ -26,9 +34,67 @@ def client_context(ca_file: str | None = None) -> ssl.SSLContext:
 def describe_tls_failure(exc: ssl.SSLError, where: str) -> str:
     """One sentence naming the host and what failed, for a failed handshake."""
     if isinstance(exc, ssl.SSLCertVerificationError):
-        reason = exc.verify_message or exc.reason or "verification failed"
+        reason = (exc.verify_message or exc.reason or "verification failed").rstrip(".")
         return (
             f"The certificate of {where} is not trusted ({reason}); "
             "nothing was sent. If this server uses a private CA, pass its certificate with --ca-file."
         )
     return f"The secure connection to {where} failed ({exc.reason or exc}); nothing was sent."
+
+
+def pending_bytes(reader: IO[bytes] | None, sock: socket.socket | None) -> bytes:
+    """Bytes already received but not yet read (buffered in ``reader`` or waiting on ``sock``); never blocks."""
+    if sock is None:
+        return b""
+    timeout = sock.gettimeout()
+    sock.settimeout(0.0)
+    try:
+        data = reader.peek(1) if reader is not None and hasattr(reader, "peek") else b""
+        if not data:
+            data = sock.recv(1, socket.MSG_PEEK)  # may also be b"" for a closed connection: nothing injected
+    except (BlockingIOError, InterruptedError):
+        data = b""
+    except (OSError, ValueError):  # closed or broken: the next read reports it in its own words
+        data = b""
+    finally:
+        try:
+            sock.settimeout(timeout)
+        except OSError:
+            pass
+    return bytes(data or b"")
+
+
+def refuse_early_bytes(reader: IO[bytes] | None, sock: socket.socket | None, where: str, moment: str) -> None:
+    """Raise TlsError when ``where`` said more than it was asked before encryption started."""
+    if pending_bytes(reader, sock):
+        raise TlsError(
+            f"{where} sent unexpected data {moment}, before the connection was encrypted. Someone on the "
+            "network may be tampering with it (STARTTLS response injection), so SharedClient disconnected; "
+            "nothing was sent. Try again later, or use implicit TLS."
+        )
+
+
+class StartTlsGuard:
+    """Stands in for the SSL context in ``imaplib``/``smtplib`` ``starttls``: their only use of it is
+    ``wrap_socket`` right after the server's "go ahead", which is exactly when injected bytes must be
+    looked for (the libraries would drop them from their buffer without a word)."""
+
+    def __init__(self, ctx: ssl.SSLContext, reader: Callable[[], IO[bytes] | None], where: str) -> None:
+        self.ctx = ctx
+        self.reader = reader
+        self.where = where
+
+    def wrap_socket(self, sock: socket.socket, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        refuse_early_bytes(self.reader(), sock, self.where, "right after agreeing to start TLS")
+        return self.ctx.wrap_socket(sock, *args, **kwargs)
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` names and loopback addresses (127.0.0.0/8, ::1); never resolves DNS."""
+    name = host.strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False

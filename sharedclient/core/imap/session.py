@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from imapclient import IMAPClient, SocketTimeout
 from imapclient.exceptions import IMAPClientError, LoginError
 
-from sharedclient.core.errors import AuthError, ProtocolError, SharedClientError, StartTlsUnavailableError
+from sharedclient.core.errors import AuthError, ProtocolError, SharedClientError, StartTlsUnavailableError, TlsError
 from sharedclient.core.model import Account, Security
 from sharedclient.core.netfail import translate_connect_error
-from sharedclient.core.tls import client_context
+from sharedclient.core.tls import StartTlsGuard, client_context
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +73,19 @@ def open_imap(account: Account, password: str, timeouts: ImapTimeouts = ImapTime
             timeout=SocketTimeout(connect=timeouts.connect, read=timeouts.read),
         )
         if ep.security is Security.STARTTLS:
+            if client._imap.state != "NONAUTH":  # noqa: SLF001 - "* PREAUTH" in clear: a MITM skipping STARTTLS
+                raise TlsError(
+                    f"The IMAP server {where} claimed the session was already logged in (PREAUTH) before the "
+                    "connection was encrypted. Someone on the network may be tampering with it, so SharedClient "
+                    "disconnected; nothing was sent."
+                )
             if not client.has_capability("STARTTLS"):
                 raise StartTlsUnavailableError(
                     f"The IMAP server {where} does not offer STARTTLS, so SharedClient will not log in "
                     "(it never sends a password unencrypted). Ask for implicit TLS (--imap-security tls) "
                     "or check the port."
                 )
-            client.starttls(ctx)
+            client.starttls(StartTlsGuard(ctx, lambda: client._imap.file, f"The IMAP server {where}"))  # noqa: SLF001
         try:
             client.login(account.username, password)
         except LoginError as exc:
