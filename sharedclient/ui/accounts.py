@@ -41,6 +41,7 @@ class AccountsController(QObject):
     sync_progress = Signal(str, str, int, int)  # account, path, done, total
     synced = Signal(str, str, object)  # account, path, SyncResult
     mailbox_changed = Signal(str, str)  # account, path: IDLE saw new mail, expunges or flag changes
+    cancelled = Signal(str, str)  # account name, sentence: the user cancelled a sync (not a problem)
 
     def __init__(
         self,
@@ -174,8 +175,9 @@ class AccountsController(QObject):
     def _report(self, name: str, err: SharedClientError) -> None:
         if isinstance(err, SyncCancelled):
             log.info("account %s: %s", name, err.user_message)
-        else:
-            log.warning("account %s: %s", name, err.user_message)
+            self.cancelled.emit(name, err.user_message)
+            return
+        log.warning("account %s: %s", name, err.user_message)
         self.problem.emit(name, err.user_message)
 
     def shutdown(self) -> None:

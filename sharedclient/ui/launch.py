@@ -83,7 +83,7 @@ def build_window(
     settings: Callable[[], Settings] | None = None,
 ) -> MainWindow:
     controller = AccountsController(accounts, imap_connector(creds), cache_in(data_dir))
-    window = MainWindow(controller, profile_name)
+    window = MainWindow(controller, profile_name, state_dir=data_dir)  # layout + notifications per profile
     if data_dir is not None and settings is not None:
         worker = SendWorker(ProfileDb.for_data_dir(data_dir), SendContext(profile_name, settings, creds))
         window.sending = SendController(worker, DraftStore(data_dir / "drafts"), settings, window)
