@@ -310,11 +310,27 @@ class AuditLog:
         return check_chain(rows, tuple(head) if head else None)
 
 
+def chain_start(rows: list[tuple[AuditEntry, str]]) -> tuple[str, int]:
+    """(previous hash, first seq): GENESIS and 1, or where a retention checkpoint says the kept part begins.
+
+    ``core.retention`` removes old entries only after appending an ``audit.retention`` entry naming the
+    first kept seq and the hash it links to; that entry is chained, so it cannot be forged unnoticed.
+    """
+    start = (GENESIS, 1)
+    if rows and rows[0][0].seq > 1:
+        for entry, _ in rows:  # the latest cut at or before the first entry left (later gaps stay "deleted")
+            d = entry.details
+            if entry.action == "audit.retention" and isinstance(d, dict) and isinstance(d.get("first_kept_seq"), int):
+                if start[1] < d["first_kept_seq"] <= rows[0][0].seq:
+                    start = (str(d.get("anchor_hash", GENESIS)), d["first_kept_seq"])
+    return start
+
+
 def check_chain(rows: list[tuple[AuditEntry, str]], head: tuple[int, str] | None) -> VerifyResult:
     """The verification itself, on (entry, stored previous hash) pairs in ``seq`` order."""
-    previous, expected = GENESIS, 1
+    previous, expected = chain_start(rows)
     head_seq = head[0] if head else 0
-    hashes = [GENESIS] + [entry.hash for entry, _ in rows]
+    hashes = [previous] + [entry.hash for entry, _ in rows]
 
     def bad(seq: int, problem: str) -> VerifyResult:
         return VerifyResult(False, seq, problem, len(rows), head[1] if head else GENESIS)
