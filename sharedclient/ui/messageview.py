@@ -24,10 +24,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from sharedclient.core.mime.render import RenderedMessage, render_message
+from sharedclient.core.mime.render import RenderedMessage, raw_fallback, render_message
 from sharedclient.ui.messagelist import human_size
 
 log = logging.getLogger(__name__)
+
+
+def _render(raw: bytes, *, allow_remote_images: bool = False) -> RenderedMessage:
+    """render_message never raises on bad mail; should it fail anyway, the source is still shown."""
+    try:
+        return render_message(raw, allow_remote_images=allow_remote_images)
+    except Exception:  # noqa: BLE001 - a bug must not leave the pane blank
+        log.exception("rendering a message failed")
+        return raw_fallback(raw, "This message could not be displayed; its source is shown instead.")
 
 
 class SafeBrowser(QTextBrowser):
@@ -143,7 +152,7 @@ class MessageView(QWidget):
     def show_message(self, raw: bytes) -> None:
         self.raw = raw
         self.browser.remote_images = {}
-        self.rendered = render_message(raw)
+        self.rendered = _render(raw)
         self._fill()
 
     def _request_remote(self) -> None:
@@ -156,7 +165,7 @@ class MessageView(QWidget):
         if not self.raw:
             return
         self.browser.remote_images = images
-        self.rendered = render_message(self.raw, allow_remote_images=True)
+        self.rendered = _render(self.raw, allow_remote_images=True)
         self.prefer_html = True
         self._fill()
         self.remote_bar.hide()
