@@ -36,6 +36,7 @@ from typing import Any
 from imapclient import IMAPClient
 
 from sharedclient.core import smtp
+from sharedclient.core.auditing import NO_AUDIT, AuditRecorder
 from sharedclient.core.errors import (
     AuthError,
     DeliveryUncertain,
@@ -63,6 +64,7 @@ from sharedclient.core.store.checks import IdentityCheckStore
 from sharedclient.core.store.history import HistoryEntry, SendHistory
 from sharedclient.core.store.outbox import OriginalRef, OutboxItem, OutboxState, OutboxStore
 from sharedclient.core.store.profile_db import ProfileDb
+from sharedclient.core.send_guard import SendGuard
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +115,7 @@ class SendContext:
     open_smtp: Callable[[Account, str], smtplib.SMTP] = smtp.open_smtp
     open_imap: Callable[[Account, str], IMAPClient] = open_imap
     clock: Callable[[], float] = time.time
+    audit: AuditRecorder = NO_AUDIT  # send attempts, outcomes and DLP verdicts go to the audit trail
 
 
 _Job = tuple[str, Any, "Future[Any] | None"]
@@ -134,6 +137,7 @@ class SendWorker:
         self.outbox = OutboxStore(db, context.clock)
         self.history = SendHistory(db, context.clock)
         self.checks = IdentityCheckStore(db)
+        self.guard = SendGuard(context.settings, db, context.audit, context.clock)
         self.retry_policy = retry_policy
         self.auto_retry = auto_retry
         self._on_report = on_report or (lambda report: None)
@@ -142,6 +146,8 @@ class SendWorker:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self.recovered = self.outbox.recover()  # what a crash left in "sending"
+        for item in self.recovered:  # and the interrupted attempt's history row says what became of it
+            self.history.finish_interrupted(item.id, "uncertain" if item.state is OutboxState.FAILED else "retrying")
         self._thread = threading.Thread(target=self._run, name=f"send-{context.profile_name}", daemon=True)
         self._thread.start()
 
@@ -152,15 +158,27 @@ class SendWorker:
         user = own_identity(self.context.settings(), message.identity.account)
         return compose(message, user)
 
-    def send(self, message: OutgoingMessage, *, original: OriginalRef | None = None) -> Future[SendReport]:
-        """Compose, store durably, and send; the Future resolves after the first attempt."""
-        return self.submit(self.compose(message), original=original)
+    def send(
+        self, message: OutgoingMessage, *, original: OriginalRef | None = None, justification: str | None = None
+    ) -> Future[SendReport]:
+        """DLP and volume checks, compose, store durably, and send; the Future resolves after the first attempt.
 
-    def submit(self, composed: ComposedMessage, *, original: OriginalRef | None = None) -> Future[SendReport]:
-        """Store an already composed message as queued and send it (``Future.cancel()`` works until it starts)."""
+        Raises SendBlocked, or JustificationRequired when a warning matched and no ``justification`` was given.
+        """
+        report = self.guard.enforce(message, justification)
+        composed = self.compose(message)
+        return self.submit(composed, original=original, justification=(justification or "").strip() if report.items else "")
+
+    def submit(
+        self, composed: ComposedMessage, *, original: OriginalRef | None = None, justification: str = ""
+    ) -> Future[SendReport]:
+        """Store an already composed message as queued and send it (``Future.cancel()`` works until it starts).
+
+        Only for messages that passed ``guard.enforce``: ``send`` is the way in for new messages.
+        """
         future: Future[SendReport] = Future()
         with self._lock:
-            item = self.outbox.add(composed, original=original)
+            item = self.outbox.add(composed, original=original, justification=justification)
             self._waiters[item.id] = future
         self._put(("item", item.id, None))
         return future
@@ -323,6 +341,7 @@ class SendWorker:
         item = self.outbox.get(item_id)
         history_id = self.history.record(self._history_entry(item))
         self.outbox.set_history(item_id, history_id)
+        self._audit("send.attempt", item, history_id)
         settings = self.context.settings()
         try:
             account = settings.account(item.account)
@@ -364,6 +383,7 @@ class SendWorker:
         # Accepted. Commit that before anything else can go wrong.
         self.outbox.mark_sent(item_id, reply)
         self.history.finish(history_id, "sent", reply)
+        self._audit("send.accepted", item, history_id, smtp_reply=reply)
         self.checks.record(
             self._identity_of(item, settings),
             CheckResult(IdentityStatus.VERIFIED, f"a message was accepted ({reply})", self.context.clock()),
@@ -376,7 +396,16 @@ class SendWorker:
             identity=item.identity, mode=item.mode, user=item.user, envelope_from=item.envelope_from,
             from_header=item.from_header, sender_header=item.sender_header, recipients=item.recipients,
             subject=item.subject, message_id=item.message_id, size=item.size, smtp_reply="", status="sending",
-            copy_mailbox="", outbox_id=item.id,
+            copy_mailbox="", outbox_id=item.id, justification=item.justification,
+        )  # fmt: skip
+
+    def _audit(self, action: str, item: OutboxItem, history_id: int, result: str = "ok", **details: Any) -> None:
+        self.context.audit.record(
+            action, account=item.account, result=result,
+            target={"message_id": item.message_id, "history_id": history_id},
+            details={"identity": item.identity, "mode": item.mode, "recipients": list(item.recipients),
+                     "subject": item.subject, **({"justification": item.justification} if item.justification else {}),
+                     **details},
         )  # fmt: skip
 
     def _failed(
@@ -384,6 +413,7 @@ class SendWorker:
     ) -> SendReport:
         self.outbox.mark_failed(item.id, sentence, reply)
         self.history.finish(history_id, status, reply)
+        self._audit("send.refused", item, history_id, result=status, reason=sentence, smtp_reply=reply)
         return SendReport(item.id, SendStatus.FAILED, sentence, reply, item.message_id, history_id=history_id)
 
     def _transient(self, item: OutboxItem, history_id: int, sentence: str, reply: str) -> SendReport:
@@ -394,6 +424,7 @@ class SendWorker:
         next_attempt = now + self.retry_policy.delay(item.attempts)
         self.outbox.mark_retry(item.id, sentence, reply, next_attempt)
         self.history.finish(history_id, "retrying", reply)
+        self._audit("send.deferred", item, history_id, result="retrying", reason=sentence, smtp_reply=reply)
         when = datetime.fromtimestamp(next_attempt).strftime("%H:%M:%S")
         return SendReport(
             item.id, SendStatus.QUEUED, f"Not sent yet, queued, retrying (next attempt at {when}): {sentence}",

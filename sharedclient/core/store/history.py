@@ -36,7 +36,7 @@ SORT_KEYS = {
 }
 JSON_KEYS = (
     "id", "time", "account", "identity", "mode", "user", "envelope_from", "from", "sender", "recipients",
-    "subject", "message_id", "status", "smtp_reply", "copy_mailbox",
+    "subject", "message_id", "status", "smtp_reply", "copy_mailbox", "dlp_justification",
 )  # fmt: skip
 
 
@@ -60,6 +60,7 @@ class HistoryEntry:
     status: str
     copy_mailbox: str
     outbox_id: int | None
+    justification: str = ""  # typed to send past a DLP/volume warning (core.send_guard)
 
     def to_json(self) -> dict[str, Any]:
         """The documented ``sharedclient log --json`` object (time as ISO 8601 UTC)."""
@@ -79,6 +80,7 @@ class HistoryEntry:
             "status": self.status,
             "smtp_reply": self.smtp_reply,
             "copy_mailbox": self.copy_mailbox,
+            "dlp_justification": self.justification,
         }
 
 
@@ -107,12 +109,12 @@ def fts_query(text: str) -> str | None:
 
 _COLUMNS = (
     "id, time, profile, account, identity, mode, user, envelope_from, from_header, sender_header, recipients, "
-    "subject, message_id, size, smtp_reply, status, copy_mailbox, outbox_id"
+    "subject, message_id, size, smtp_reply, status, copy_mailbox, outbox_id, justification"
 )
 _INSERT = (
     "INSERT INTO history(time, profile, account, identity, mode, user, envelope_from, from_header, sender_header, "
-    "recipients, subject, message_id, size, smtp_reply, status, copy_mailbox, outbox_id) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "recipients, subject, message_id, size, smtp_reply, status, copy_mailbox, outbox_id, justification) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -121,7 +123,7 @@ def _entry(row: Any) -> HistoryEntry:
         id=row[0], time=row[1], profile=row[2], account=row[3], identity=row[4], mode=row[5], user=row[6],
         envelope_from=row[7], from_header=row[8], sender_header=row[9], recipients=tuple(json.loads(row[10])),
         subject=row[11], message_id=row[12], size=row[13], smtp_reply=row[14], status=row[15],
-        copy_mailbox=row[16], outbox_id=row[17],
+        copy_mailbox=row[16], outbox_id=row[17], justification=row[18],
     )  # fmt: skip
 
 
@@ -149,7 +151,7 @@ class SendHistory:
         return (
             e.time, e.profile, e.account, e.identity.lower(), e.mode, e.user, e.envelope_from, e.from_header,
             e.sender_header, json.dumps(list(e.recipients)), e.subject, e.message_id, e.size, e.smtp_reply,
-            e.status, e.copy_mailbox, e.outbox_id,
+            e.status, e.copy_mailbox, e.outbox_id, e.justification,
         )  # fmt: skip
 
     def finish(self, entry_id: int, status: str, smtp_reply: str = "") -> None:
@@ -157,6 +159,15 @@ class SendHistory:
             raise ValueError(status)
         with self.db.transaction() as conn:
             conn.execute("UPDATE history SET status = ?, smtp_reply = ? WHERE id = ?", (status, smtp_reply, entry_id))
+
+    def finish_interrupted(self, outbox_id: int, status: str) -> None:
+        """After a crash: the attempts of ``outbox_id`` still marked ``sending`` get what became of them."""
+        if status not in STATUSES:
+            raise ValueError(status)
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE history SET status = ? WHERE outbox_id = ? AND status = 'sending'", (status, outbox_id)
+            )
 
     def set_copy_mailbox(self, entry_id: int, mailbox: str) -> None:
         with self.db.transaction() as conn:

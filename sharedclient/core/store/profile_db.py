@@ -152,7 +152,43 @@ MIGRATIONS = [
         PRIMARY KEY (account, mailbox)
     );
     """,
+    # 4: the justification typed to send past a DLP or volume warning (core/send_guard), kept with the
+    # queued message and with its sent-as history entry (the audit trail holds it too).
+    """
+    ALTER TABLE outbox ADD COLUMN justification TEXT NOT NULL DEFAULT '';
+    ALTER TABLE history ADD COLUMN justification TEXT NOT NULL DEFAULT '';
+    """,
 ]
+
+
+def _damaged(path: Path | str, exc: Exception) -> str:
+    return (
+        f"The outbox database {path} is damaged ({exc}). SharedClient will not use or replace it, because it "
+        "may hold unsent messages and the send history: keep the file (sqlite3 can often .recover it), and "
+        "move it aside to start with an empty outbox."
+    )
+
+
+def _open_checked(path: Path | str) -> sqlite3.Connection:
+    """Open, migrate, and check the outbox table; a damaged file is refused and left exactly as it is.
+
+    Only the outbox table (small: unsent mail) is checked at start; damage elsewhere (the history, which
+    can hold a million rows) is reported as the same sentence when a query meets it.
+    """
+    try:
+        conn = open_database(path, MIGRATIONS, synchronous="FULL", what="outbox database")
+    except StorageError as exc:
+        if "newer SharedClient" in exc.user_message or exc.__cause__ is None:
+            raise
+        raise StorageError(_damaged(path, exc.__cause__)) from exc
+    try:
+        problem = conn.execute("PRAGMA quick_check(outbox)").fetchone()[0]
+        if problem != "ok":
+            raise sqlite3.DatabaseError(problem)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise StorageError(_damaged(path, exc)) from exc
+    return conn
 
 
 class ProfileDb:
@@ -160,7 +196,7 @@ class ProfileDb:
 
     def __init__(self, path: Path | str) -> None:
         self.path = path
-        self._conn = open_database(path, MIGRATIONS, synchronous="FULL", what="outbox database")
+        self._conn = _open_checked(path)
         self._lock = threading.RLock()
 
     @classmethod
@@ -181,15 +217,20 @@ class ProfileDb:
             except BaseException as exc:
                 if self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+                    raise StorageError(_damaged(self.path, exc)) from exc
                 if isinstance(exc, sqlite3.Error):
                     raise StorageError(f"The outbox database {self.path} cannot be written ({exc}).") from exc
                 raise
 
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
-            cur = self._conn.execute(sql, params)
-            cur.row_factory = sqlite3.Row
-            return cur.fetchall()
+            try:
+                cur = self._conn.execute(sql, params)
+                cur.row_factory = sqlite3.Row
+                return cur.fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise StorageError(_damaged(self.path, exc)) from exc
 
     def close(self) -> None:
         with self._lock:
