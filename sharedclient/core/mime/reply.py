@@ -22,6 +22,7 @@ from sharedclient.core.mime.addresses import check_text, format_address, make_ad
 from sharedclient.core.mime.compose import AttachmentFile, OutgoingMessage, clean_msgids
 from sharedclient.core.mime.render import attachment_payload, render_message
 from sharedclient.core.model import Identity
+from sharedclient.core.teamdesk import NOTE_HEADER
 
 _REGISTRY = HeaderRegistry()
 _PREFIX = re.compile(r"^\s*(re|aw|sv|antw|wg|fwd?)\s*:\s*", re.IGNORECASE)
@@ -88,8 +89,13 @@ def clean_subject(subject: str) -> str:
 
 
 def read_original(raw: bytes) -> Original:
-    """Parse a received message for replying or forwarding (never raises on a malformed message)."""
+    """Parse a received message for replying or forwarding (never raises on a malformed message).
+
+    An internal note (``X-SharedClient-Note``) is refused: its text must never reach a customer.
+    """
     msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    if msg.get(NOTE_HEADER) is not None:
+        raise UsageError("This is an internal note of your team; notes are never replied to, forwarded or sent.")
     headers: dict[str, list[str]] = {}
     for name, value in msg.items():
         headers.setdefault(name.lower(), []).append(str(value))
