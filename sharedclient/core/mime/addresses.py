@@ -11,12 +11,15 @@ encoding of display names is done by the standard library.
 
 from __future__ import annotations
 
+import email.policy
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from email.headerregistry import Address
 
 from sharedclient.core.errors import UsageError
+from sharedclient.core.imap.headers import decode_words
 
 _LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*\Z")
 _LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\Z")
@@ -24,6 +27,8 @@ _LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\Z")
 #: decoded text (which may hold CR/LF) is written out unfolded: CVE-2024-6923. We never pass it through.
 _ENCODED_WORD = re.compile(r"=\?.*?\?=", re.DOTALL)
 _LINE_BREAKS = {"\u0085", "\u2028", "\u2029"}  # str.splitlines() breaks lines there too
+#: What a reader takes for an address in a header: local@domain without specials around it.
+_ADDR_TOKEN = re.compile(r"[^\s<>()\[\],;:\"@]+@[^\s<>()\[\],;:\"@]+")
 
 
 def strict_addr_spec(text: str) -> str:
@@ -146,3 +151,38 @@ def parse_mailbox_list(texts: str | Iterable[str]) -> list[Address]:
 def format_address(addr: Address) -> str:
     """Human form (not an encoded header): ``Name <a@b>`` or ``a@b``."""
     return f"{addr.display_name} <{addr.addr_spec}>" if addr.display_name else addr.addr_spec
+
+
+
+
+@dataclass(frozen=True)
+class ReadHeader:
+    """A received address header as parsed, checked against what a person reads in it."""
+
+    shown: str  # the parser's rendering, decoded
+    visible: list[Address]  # parsed addresses that also appear as such in the text
+    hidden: list[str]  # parsed addresses a reader does not see (the parser invented or merged them)
+    exact: bool  # parser and reader agree on every address
+
+
+def read_address_header(name: str, value: str) -> ReadHeader | None:
+    """Parse a received address header (unfolded, encoded words and all); None when unparseable.
+
+    Parsers disagree on odd address lists and on this Python may drop or invent addresses
+    (CVE-2023-27043: ``alice@example.org)<bob@evil.test>``, ``"support@bank.test"@evil.test``). So the
+    result says which parsed addresses a person actually sees in the decoded text, and whether parser and
+    reader agree exactly (same addresses, each "@" accounted for). Callers show a header that is not
+    exact as sent, and never take a hidden address.
+    """
+    try:
+        header = email.policy.default.header_factory(name, value.replace("\r", "").replace("\n", " "))
+        parsed = list(header.addresses)  # type: ignore[attr-defined]
+        shown = decode_words(str(header))
+    except Exception:  # noqa: BLE001 - the parser raises several types on hostile input
+        return None
+    text = decode_words(value)
+    tokens = {t.lower() for t in _ADDR_TOKEN.findall(text)}
+    visible = [a for a in parsed if a.addr_spec.lower() in tokens]
+    hidden = [a.addr_spec for a in parsed if a.addr_spec.lower() not in tokens]
+    exact = not hidden and {a.addr_spec.lower() for a in parsed} == tokens and text.count("@") == len(parsed)
+    return ReadHeader(shown, visible, hidden, exact)

@@ -15,7 +15,6 @@ import codecs
 import email
 import email.policy
 import logging
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
@@ -24,6 +23,7 @@ from email.utils import getaddresses
 import html2text
 
 from sharedclient.core.imap.headers import decode_words, format_addresses
+from sharedclient.core.mime.addresses import read_address_header
 from sharedclient.core.mime.sanitize import sanitize_html
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,6 @@ MAX_PARTS = 1000  # MIME parts looked at; the rest is reported, not shown
 MAX_ATTACHMENTS = 300
 MAX_HEADER = 4096  # characters of one header shown (View source has all of it)
 MAX_PARSED_ADDRESSES = 8192  # longer address lists are shown as sent: the full parser needs ~13 ms per KB
-_ADDR_TOKEN = re.compile(r"[^\s<>()\[\],;:\"@]+@[^\s<>()\[\],;:\"@]+")
 
 
 @dataclass(frozen=True)
@@ -102,15 +101,9 @@ def _header(msg: Message, name: str, problems: list[str], shown_as_sent: set[str
     if name in ADDRESS_HEADERS and len(text) <= MAX_PARSED_ADDRESSES:
         # The strict parser, because getaddresses/parseaddr on 3.11.7 silently drop or invent addresses
         # (CVE-2023-27043): "alice@example.org)<bob@evil.test>" must not be shown as just "alice@…".
-        # Shown parsed only when the parser found exactly the addresses a reader sees in the text.
-        try:
-            header = email.policy.default.header_factory(name, text)
-            parsed = {a.addr_spec.lower() for a in header.addresses}  # type: ignore[attr-defined]
-            seen = decode_words(text)
-            if parsed == {t.lower() for t in _ADDR_TOKEN.findall(seen)} and seen.count("@") == len(parsed):
-                return _cut(decode_words(str(header)))
-        except Exception:  # noqa: BLE001 - the parser raises several types on hostile input
-            pass
+        read = read_address_header(name, text)
+        if read is not None and read.exact:
+            return _cut(read.shown)
         problems.append(f"The {name} header is unusual or malformed; it is shown exactly as sent.")
         shown_as_sent.add(name)
     return _cut(decode_words(text))

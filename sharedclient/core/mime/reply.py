@@ -13,18 +13,23 @@ import email.policy
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from email.headerregistry import Address, HeaderRegistry
+from email.headerregistry import Address
 from email.utils import parsedate_to_datetime
 
 from sharedclient.core.errors import UsageError
 from sharedclient.core.imap.headers import decode_words
-from sharedclient.core.mime.addresses import check_text, format_address, make_address, strict_addr_spec
+from sharedclient.core.mime.addresses import (
+    check_text,
+    format_address,
+    make_address,
+    read_address_header,
+    strict_addr_spec,
+)
 from sharedclient.core.mime.compose import AttachmentFile, OutgoingMessage, clean_msgids
 from sharedclient.core.mime.render import attachment_payload, render_message
 from sharedclient.core.model import Identity
 from sharedclient.core.teamdesk import NOTE_HEADER
 
-_REGISTRY = HeaderRegistry()
 _PREFIX = re.compile(r"^\s*(re|aw|sv|antw|wg|fwd?)\s*:\s*", re.IGNORECASE)
 _CTRL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
 
@@ -69,12 +74,12 @@ def _safe_address(addr: Address, skipped: list[str]) -> Address | None:
 def _address_list(values: Sequence[str], skipped: list[str]) -> tuple[Address, ...]:
     out: list[Address] = []
     for value in values:
-        try:
-            header = _REGISTRY("to", value)
-            parsed = header.addresses  # type: ignore[attr-defined]
-        except Exception:  # noqa: BLE001 - unparseable: nothing usable in it
+        read = read_address_header("to", "".join(value.splitlines()))
+        if read is None:  # unparseable: nothing usable in it
             skipped.append(value)
             continue
+        skipped.extend(read.hidden)  # parsed but not what a reader sees (CVE-2023-27043): never used
+        parsed = read.visible
         for addr in parsed:
             safe = _safe_address(addr, skipped)
             if safe is not None:
