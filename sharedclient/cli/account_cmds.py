@@ -7,6 +7,7 @@ import getpass
 import json
 from pathlib import Path
 
+from sharedclient.cli.audit_cmds import audit_recorder
 from sharedclient.cli.context import CliContext
 from sharedclient.core.diagnose import ServiceReport, check_account
 from sharedclient.core.errors import NotFoundError, UsageError
@@ -84,7 +85,7 @@ def account_from_args(args: argparse.Namespace) -> Account:
 def cmd_add(ctx: CliContext, args: argparse.Namespace) -> int:
     account = account_from_args(args)
     profile = ctx.profile()
-    with profile.lock():
+    with profile.lock(), audit_recorder(ctx) as audit:
         settings = profile.load().with_account(account)  # refuses duplicates before anything is stored
         creds = ctx.credentials()  # refuses insecure keyrings before asking for the password
         password = _read_password(ctx, args.password_stdin)
@@ -95,6 +96,8 @@ def cmd_add(ctx: CliContext, args: argparse.Namespace) -> int:
         except Exception:
             creds.delete(account.name)
             raise
+        audit.record("account.add", account=account.name, details={"email": account.email, "username": account.username,
+                     "imap": str(account.imap), "smtp": str(account.smtp), "kind": account.kind})  # fmt: skip
     ctx.out(f"Added account “{account.name}” ({account.email}) to profile “{profile.name}”.")
     return 0
 
@@ -116,8 +119,9 @@ def cmd_list(ctx: CliContext, args: argparse.Namespace) -> int:
 
 def cmd_remove(ctx: CliContext, args: argparse.Namespace) -> int:
     profile = ctx.profile()
-    with profile.lock():
+    with profile.lock(), audit_recorder(ctx) as audit:
         profile.save(profile.load().without_account(args.name))
+        audit.record("account.remove", account=args.name)
     ctx.forget_passwords(profile.name, [args.name])
     ctx.out(f"Removed account “{args.name}”.")
     return 0

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from sharedclient.cli.context import CliContext
+from sharedclient.core.auditing import AuditRecorder
 from sharedclient.core.store.audit import AuditEntry, AuditLog, audit_path
 
 #: Columns of ``--csv`` (``target`` and ``details`` as JSON text); ``--json`` uses the same keys.
@@ -33,6 +34,11 @@ def open_audit(ctx: CliContext) -> AuditLog:
     return AuditLog(audit_path(profile.data_dir), profile.name)
 
 
+def audit_recorder(ctx: CliContext) -> AuditRecorder:
+    """What CLI commands record through; a damaged trail raises StorageError, so the command is refused."""
+    return AuditRecorder(open_audit(ctx), on_error=lambda sentence: print(f"sharedclient: {sentence}", file=ctx.stderr))
+
+
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
 
@@ -47,6 +53,9 @@ def _line(entry: AuditEntry) -> str:
 def cmd_show(ctx: CliContext, args: argparse.Namespace) -> int:
     with open_audit(ctx) as log:
         entries = log.entries(since=args.since, action=args.action)
+        if args.json or args.csv:  # an export is itself an audited access
+            log.record("audit.export", details={"format": "json" if args.json else "csv", "since": args.since or "",
+                                                "action": args.action or "", "entries": len(entries)})  # fmt: skip
     if args.json:
         ctx.out(json.dumps([e.to_json() for e in entries], indent=2, ensure_ascii=False))
     elif args.csv:
@@ -72,6 +81,9 @@ def cmd_verify(ctx: CliContext, args: argparse.Namespace) -> int:
     if result.ok:
         ctx.out(f"The audit trail is intact: {result.entries} entries, last hash {result.head_hash}.")
         return 0
-    print(f"sharedclient: The audit trail was tampered with at entry {result.first_bad_seq}: {result.problem}",
-          file=ctx.stderr)
+    if result.first_bad_seq is None:
+        print(f"sharedclient: {result.problem}", file=ctx.stderr)
+    else:
+        print(f"sharedclient: The audit trail was tampered with at entry {result.first_bad_seq}: {result.problem}",
+              file=ctx.stderr)
     return 1

@@ -7,7 +7,10 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
+from sharedclient.cli.audit_cmds import audit_recorder
 from sharedclient.cli.context import CliContext
+from sharedclient.core.auditing import AuditRecorder
+from sharedclient.core.secrets import CredentialStore
 from sharedclient.core.errors import NotFoundError, UsageError
 from sharedclient.core.identities import (
     CheckResult,
@@ -88,7 +91,10 @@ def cmd_add(ctx: CliContext, args: argparse.Namespace) -> int:
     with profile.lock():
         settings = profile.load()
         identity = identity_from_args(args, settings)
-        profile.save(settings.with_identity(identity))
+        with audit_recorder(ctx) as audit:
+            profile.save(settings.with_identity(identity))
+            audit.record("identity.add", account=identity.account, target={"identity": identity.address},
+                         details={"mode": identity.mode.value})  # fmt: skip
     ctx.out(f"Added identity {identity.address} ({identity.mode.value}) sending through account “{identity.account}”.")
     return 0
 
@@ -96,7 +102,9 @@ def cmd_add(ctx: CliContext, args: argparse.Namespace) -> int:
 def cmd_remove(ctx: CliContext, args: argparse.Namespace) -> int:
     profile = ctx.profile()
     with profile.lock():
-        profile.save(profile.load().without_identity(args.address))
+        with audit_recorder(ctx) as audit:
+            profile.save(profile.load().without_identity(args.address))
+            audit.record("identity.remove", target={"identity": args.address})
     with ProfileDb.for_data_dir(profile.data_dir) as db:
         IdentityCheckStore(db).forget(args.address)
     ctx.out(f"Removed identity {args.address}.")
@@ -129,17 +137,25 @@ def option_json(option: IdentityOption, implicit: bool) -> dict[str, object]:
 def _check(ctx: CliContext, settings: Settings, identities: list[Identity], store: IdentityCheckStore) -> list[CheckResult]:
     creds = ctx.credentials()
     results = []
-    for ident in identities:
-        account = settings.account(ident.account)
-        password = creds.get(account.name, "smtp")
-        if password is None:
-            raise NotFoundError(
-                f"No password is stored for account “{account.name}”; remove it and add it again with --password-stdin."
-            )
-        result = probe_identity(account, password, ident, own_identity(settings, ident.account))
-        store.record(ident, result)
-        results.append(result)
+    with audit_recorder(ctx) as audit:
+        for ident in identities:
+            results.append(_check_one(settings, ident, creds, store, audit))
     return results
+
+
+def _check_one(settings: Settings, ident: Identity, creds: CredentialStore, store: IdentityCheckStore,
+               audit: AuditRecorder) -> CheckResult:  # fmt: skip
+    account = settings.account(ident.account)
+    password = creds.get(account.name, "smtp")
+    if password is None:
+        raise NotFoundError(
+            f"No password is stored for account “{account.name}”; remove it and add it again with --password-stdin."
+        )
+    result = probe_identity(account, password, ident, own_identity(settings, ident.account))
+    store.record(ident, result)
+    audit.record("permission.check", account=ident.account, target={"identity": ident.address},
+                 result=result.status.value, details={"mode": ident.mode.value, "reason": result.reason})  # fmt: skip
+    return result
 
 
 def cmd_list(ctx: CliContext, args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
+from sharedclient.cli.audit_cmds import audit_recorder
 from sharedclient.cli.context import CliContext
 from sharedclient.core.account_session import AccountSession
 from sharedclient.core.errors import NotFoundError, SharedClientError, UsageError
@@ -98,13 +99,15 @@ def open_session(ctx: CliContext, account_name: str) -> Iterator[AccountSession]
     cache = HeaderCache(cache_path(profile.data_dir, account))
     if cache.rebuilt_notice:
         print(f"sharedclient: {cache.rebuilt_notice}", file=ctx.stderr)
-    session = AccountSession(account, lambda: ImapConnection(open_imap(account, password)), cache)
+    audit = audit_recorder(ctx)  # a damaged audit trail refuses the command before anything is read
+    session = AccountSession(account, lambda: ImapConnection(open_imap(account, password)), cache, audit=audit)
     tracking_db = ProfileDb.for_data_dir(profile.data_dir)
     session.after_sync = sync_hook(DeliveryTracker(tracking_db))  # delivery reports and read receipts
     try:
         yield session
     finally:
         session.close()
+        audit.close()
         tracking_db.close()
 
 
@@ -122,7 +125,12 @@ def split_mailbox(ctx: CliContext, text: str) -> tuple[str, str]:
 
 def readable_folder(session: AccountSession, path: str, *, counts: bool = False) -> Folder:
     folder = session.folder(path, counts=counts).result()
-    require_rights(folder.rights, "r", f"read messages in {mailbox_label(folder)}")
+    try:
+        require_rights(folder.rights, "r", f"read messages in {mailbox_label(folder)}")
+    except SharedClientError as exc:
+        session.audit.record("mailbox.open", account=folder.account, target={"mailbox": path}, result="denied",
+                             details={"rights": folder.rights, "reason": exc.user_message})  # fmt: skip
+        raise
     return folder
 
 
@@ -175,6 +183,7 @@ def cmd_sync(ctx: CliContext, args: argparse.Namespace) -> int:
     name, path = split_mailbox(ctx, args.mailbox)
     with open_session(ctx, name) as session:
         folder = readable_folder(session, path)
+        session.record_opened(path)
         result = session.sync(path).result()
     if args.json:
         ctx.out(json.dumps({
@@ -197,6 +206,7 @@ def cmd_messages(ctx: CliContext, args: argparse.Namespace) -> int:
         raise UsageError("--limit must be 0 (all) or more.")
     with open_session(ctx, name) as session:
         readable_folder(session, path)
+        session.record_opened(path)
         session.sync(path).result()
         mailbox_id = session.cache.mailbox(path).id
         ids = listing_ids(session.cache, mailbox_id, search=args.search)

@@ -2,18 +2,22 @@
 
 Exit codes of ``send`` / ``outbox flush|retry``: 0 when the server accepted the message(s), 75
 (EX_TEMPFAIL) when a message is queued for a retry, 1 when it was refused (the sentence says why; the
-message stays in the outbox as failed).
+message stays in the outbox as failed). ``send`` exits 77 (EX_NOPERM) when the data-loss rules or the
+sending-volume guard stop the message before it is queued: blocked, or a warning without ``--dlp-justify``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+from sharedclient.cli.audit_cmds import audit_recorder
 from sharedclient.cli.context import CliContext
+from sharedclient.core.auditing import NO_AUDIT, AuditRecorder
 from sharedclient.core.errors import NotFoundError, UsageError
 from sharedclient.core.identities import choose_reply_identity, find_identity, own_identity, permitted_identities
 from sharedclient.core.imap.connection import ImapConnection
@@ -30,12 +34,16 @@ from sharedclient.core.store.checks import IdentityCheckStore
 from sharedclient.core.store.history import SORT_KEYS, STATUSES, HistoryQuery, SendHistory, parse_since
 from sharedclient.core.store.outbox import OriginalRef, OutboxStore
 from sharedclient.core.store.profile_db import ProfileDb
+from sharedclient.core.send_guard import JustificationRequired, SendBlocked
 
 EX_TEMPFAIL = 75
+EX_DLP = 77  # EX_NOPERM: stopped by the data-loss rules or the volume guard; nothing was queued
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    send = sub.add_parser("send", help="send a message (exit 0 sent, 75 queued for retry, 1 refused)")
+    send = sub.add_parser(
+        "send", help="send a message (exit 0 sent, 75 queued for retry, 1 refused, 77 stopped by data-loss rules)"
+    )
     send.add_argument("--from", dest="from_", metavar="ADDRESS", help="identity to send from")
     send.add_argument("--to", action="append", default=[], metavar="ADDR", help="recipient (repeatable, or comma-separated)")
     send.add_argument("--cc", action="append", default=[], metavar="ADDR")
@@ -50,6 +58,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     orig.add_argument("--forward-message", metavar="ACCOUNT:MAILBOX:UID", help="forward this message with its attachments")
     send.add_argument("--reply-all", action="store_true", help="with --reply-to-message: also To and Cc of the original")
     send.add_argument("--dsn", action="store_true", help="ask for delivery status notifications")
+    send.add_argument("--dlp-justify", metavar="REASON",
+                      help="why this message may go out although a data-loss rule warns (audited; never passes a block)")
     send.set_defaults(func=cmd_send)
 
     out = sub.add_parser("outbox", help="messages not sent yet (or whose team copy is pending)")
@@ -84,8 +94,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 # ---------------------------------------------------------------------------------------------- send
 
 
-def _worker(ctx: CliContext, db: ProfileDb, settings: Settings) -> SendWorker:
-    context = SendContext(profile_name=ctx.profile_name, settings=lambda: settings, credentials=ctx.credentials())
+def _worker(ctx: CliContext, db: ProfileDb, settings: Settings, audit: AuditRecorder = NO_AUDIT) -> SendWorker:
+    context = SendContext(
+        profile_name=ctx.profile_name, settings=lambda: settings, credentials=ctx.credentials(), audit=audit
+    )
     return SendWorker(db, context, auto_retry=False)
 
 
@@ -179,11 +191,16 @@ def cmd_send(ctx: CliContext, args: argparse.Namespace) -> int:
     profile = ctx.profile()
     with profile.lock():
         settings = profile.load()
-        with ProfileDb.for_data_dir(profile.data_dir) as db:
+        with ProfileDb.for_data_dir(profile.data_dir) as db, contextlib.closing(audit_recorder(ctx)) as audit:
             message, ref = build_message(ctx, args, settings, db)
-            worker = _worker(ctx, db, settings)
+            worker = _worker(ctx, db, settings, audit)
             try:
-                report = worker.send(message, original=ref).result()
+                report = worker.send(message, original=ref, justification=args.dlp_justify).result()
+            except (SendBlocked, JustificationRequired) as exc:
+                print(f"sharedclient: {exc.user_message}", file=ctx.stderr)
+                if isinstance(exc, JustificationRequired):
+                    print('sharedclient: to send it anyway, give the reason: --dlp-justify "REASON"', file=ctx.stderr)
+                return EX_DLP
             finally:
                 worker.stop()
     return report_exit(ctx, report)
@@ -220,8 +237,8 @@ def cmd_flush(ctx: CliContext, args: argparse.Namespace) -> int:
     profile = ctx.profile()
     with profile.lock():
         settings = profile.load()
-        with ProfileDb.for_data_dir(profile.data_dir) as db:
-            worker = _worker(ctx, db, settings)
+        with ProfileDb.for_data_dir(profile.data_dir) as db, contextlib.closing(audit_recorder(ctx)) as audit:
+            worker = _worker(ctx, db, settings, audit)
             try:
                 for item in worker.recovered:
                     print(f"sharedclient: message {item.id} was interrupted: now {item.status_text}", file=ctx.stderr)
@@ -239,8 +256,8 @@ def cmd_retry(ctx: CliContext, args: argparse.Namespace) -> int:
     profile = ctx.profile()
     with profile.lock():
         settings = profile.load()
-        with ProfileDb.for_data_dir(profile.data_dir) as db:
-            worker = _worker(ctx, db, settings)
+        with ProfileDb.for_data_dir(profile.data_dir) as db, contextlib.closing(audit_recorder(ctx)) as audit:
+            worker = _worker(ctx, db, settings, audit)
             try:
                 report = worker.retry(args.id).result()
             finally:
@@ -293,4 +310,4 @@ def cmd_log(ctx: CliContext, args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["register", "EX_TEMPFAIL", "build_message", "report_exit"]
+__all__ = ["register", "EX_TEMPFAIL", "EX_DLP", "build_message", "report_exit"]

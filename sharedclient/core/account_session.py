@@ -9,10 +9,13 @@ state without waiting for the next sync.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 
+from sharedclient.core.auditing import NO_AUDIT, AuditRecorder
+from sharedclient.core.errors import AuthError, PermissionDenied, SharedClientError
 from sharedclient.core.imap import messages
 from sharedclient.core.imap.connection import ImapConnection
 from sharedclient.core.imap.discovery import discover_folders
@@ -33,15 +36,53 @@ class AccountSession:
         on_state: StateListener | None = None,
         *,
         stale_after: float = STALE_AFTER,
+        audit: AuditRecorder = NO_AUDIT,
     ) -> None:
         self.account = account
         self.cache = cache
         self._connect = connect
+        self.audit = audit  # reads, changes, logins: see core.auditing for the action names
         self._watchers: list[MailboxWatcher] = []
         self._watch_lock = threading.Lock()
-        self.worker = AccountWorker(account.name, connect, on_state, stale_after=stale_after)
+        self.worker = AccountWorker(account.name, self._login, on_state, stale_after=stale_after)
         #: Runs on the worker after each sync with (connection, account name, path); must not raise.
         self.after_sync: Callable[[ImapConnection, str, str], None] | None = None
+
+    # -- audit trail -------------------------------------------------------------------------------
+
+    def _login(self) -> ImapConnection:
+        """The worker's connection: each login (and each refused one) goes to the audit trail."""
+        try:
+            conn = self._connect()
+        except AuthError as exc:
+            self.audit.record("login", account=self.account.name, result="failed",
+                              details={"user": self.account.username, "reason": exc.user_message})  # fmt: skip
+            raise
+        self.audit.record("login", account=self.account.name, details={"user": self.account.username})
+        return conn
+
+    def _audited(self, action: str, target: dict[str, object], job, **details: object):  # type: ignore[no-untyped-def]
+        """Run ``job(conn)`` and record ``action`` with its outcome (ok, denied or failed)."""
+
+        def run(conn: ImapConnection):  # type: ignore[no-untyped-def]
+            try:
+                result = job(conn)
+            except PermissionDenied as exc:
+                self.audit.record(action, account=self.account.name, target=target, result="denied",
+                                  details={**details, "reason": exc.user_message})  # fmt: skip
+                raise
+            except SharedClientError as exc:
+                self.audit.record(action, account=self.account.name, target=target, result="failed",
+                                  details={**details, "reason": exc.user_message})  # fmt: skip
+                raise
+            self.audit.record(action, account=self.account.name, target=target, details=details)
+            return result
+
+        return run
+
+    def record_opened(self, path: str) -> None:
+        """The person opened a mailbox (the window's folder click, the CLI's ``messages``/``sync``)."""
+        self.audit.record("mailbox.open", account=self.account.name, target={"mailbox": path})
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -85,6 +126,7 @@ class AccountSession:
         mailbox_id = self.cache.mailbox(path).id
         cached = self.cache.body(mailbox_id, uid)
         if cached is not None:
+            self._record_read(path, uid, cached)
             done: Future[bytes] = Future()
             done.set_result(cached)
             return done
@@ -92,9 +134,14 @@ class AccountSession:
         def job(conn: ImapConnection) -> bytes:
             raw = fetch_body(conn, path, uid)
             self.cache.store_body(mailbox_id, uid, raw)
+            self._record_read(path, uid, raw)
             return raw
 
         return self.worker.submit(job)
+
+    def _record_read(self, path: str, uid: int, raw: bytes) -> None:
+        target = {"mailbox": path, "uid": uid, "message_id": message_id_of(raw)}
+        self.audit.record("message.read", account=self.account.name, target=target)
 
     # -- changing ----------------------------------------------------------------------------------
 
@@ -117,7 +164,8 @@ class AccountSession:
             self.cache.update_flags(mailbox_id, [(uid, f, None) for uid, f in now.items()])
             return now
 
-        return self.worker.submit(job)
+        target = {"mailbox": path, "uids": list(uids)}
+        return self.worker.submit(self._audited("message.flags", target, job, flags=list(flags), add=add))
 
     def mark_read(self, path: str, uids: Sequence[int], read: bool = True) -> Future[dict[int, tuple[str, ...]]]:
         return self.set_flags(path, uids, [SEEN], read)
@@ -136,7 +184,7 @@ class AccountSession:
             self.cache.delete_uids(self.cache.mailbox(path).id, outcome.uids)
             return outcome
 
-        return self.worker.submit(job)
+        return self.worker.submit(self._audited("message.delete", {"mailbox": path, "uids": list(uids)}, job))
 
     def move(self, path: str, uids: Sequence[int], target: str) -> Future[list[int]]:
         """Move to another mailbox of this account; resolves to the UIDs that were moved."""
@@ -154,7 +202,8 @@ class AccountSession:
                 self.cache.delete_uids(self.cache.mailbox(path).id, done)
             return done
 
-        return self.worker.submit(job)
+        action = "message.copy" if copy else "message.move"
+        return self.worker.submit(self._audited(action, {"mailbox": path, "uids": list(uids)}, job, to=target))
 
     # -- watching ----------------------------------------------------------------------------------
 
@@ -195,3 +244,10 @@ class AccountSession:
             watcher.stop()
         self.worker.stop()
         self.cache.close()
+
+
+def message_id_of(raw: bytes) -> str:
+    """The Message-ID from the raw header (cheap: no full parse), "" when there is none."""
+    header = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    match = re.search(rb"^message-id:[ \t]*(?:\r?\n[ \t]+)?(<[^>\r\n]{1,250}>)", header, re.I | re.M)
+    return match.group(1).decode("ascii", "replace") if match else ""

@@ -11,11 +11,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from sharedclient.core.errors import AlreadyExistsError, NotFoundError, StorageError
+from sharedclient.core.dlp_policy import DlpPolicy, policy_from_json, policy_to_json
+from sharedclient.core.errors import AlreadyExistsError, NotFoundError, StorageError, UsageError
 from sharedclient.core.fileio import atomic_write
 from sharedclient.core.model import Account, Endpoint, Identity, Security, SendMode
 
-SETTINGS_VERSION = 1
+#: 2 added ``dlp`` (data-loss rules and sending-volume limits): a version-1 SharedClient would drop it on save.
+SETTINGS_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class Settings:
     version: int = SETTINGS_VERSION
     accounts: tuple[Account, ...] = field(default=())
     identities: tuple[Identity, ...] = field(default=())  # explicit ones; see core.identities for implicit
+    dlp: DlpPolicy = field(default_factory=DlpPolicy)  # data-loss rules, sending-volume limits (core.dlp_policy)
 
     def account(self, name: str) -> Account:
         for acct in self.accounts:
@@ -84,7 +87,10 @@ def settings_to_json(settings: Settings) -> dict[str, Any]:
         entry["mode"] = ident.mode.value
         entry["aliases"] = list(ident.aliases)
         identities.append(entry)
-    return {"version": settings.version, "accounts": accounts, "identities": identities}
+    data = {"version": settings.version, "accounts": accounts, "identities": identities}
+    if settings.dlp != DlpPolicy():
+        data["dlp"] = policy_to_json(settings.dlp)
+    return data
 
 
 def settings_from_json(data: dict[str, Any]) -> Settings:
@@ -100,7 +106,8 @@ def settings_from_json(data: dict[str, Any]) -> Settings:
         entry["mode"] = SendMode(entry.get("mode", SendMode.OWN.value))
         entry["aliases"] = tuple(entry.get("aliases", ()))
         identities.append(Identity(**entry))
-    return Settings(version=SETTINGS_VERSION, accounts=tuple(accounts), identities=tuple(identities))
+    dlp = policy_from_json(data.get("dlp"))
+    return Settings(version=SETTINGS_VERSION, accounts=tuple(accounts), identities=tuple(identities), dlp=dlp)
 
 
 def load_settings(path: Path) -> Settings:
@@ -118,6 +125,8 @@ def load_settings(path: Path) -> Settings:
         )
     try:
         return settings_from_json(data)
+    except UsageError as exc:
+        raise StorageError(f"The settings file {path} has a problem and was not changed: {exc.user_message}") from exc
     except (KeyError, TypeError, ValueError) as exc:
         raise StorageError(f"The settings file {path} is damaged and was not changed ({exc!r}).") from exc
 

@@ -267,11 +267,14 @@ def test_cli_lists_json_csv_and_verifies(tmp_path: Path) -> None:
     code, out, _ = run(tmp_path, "audit", "--csv", "--since", "2024-06-03T08:35:00+00:00")
     lines = out.strip().splitlines()
     assert code == 0 and lines[0].startswith("seq,time,profile,account,user,action,target,result,details,hash")
-    assert [line.split(",")[0] for line in lines[1:]] == ["5", "6"]
+    # seq 7 is the JSON export above: every export is itself recorded.
+    assert [line.split(",")[0] for line in lines[1:]] == ["5", "6", "7"] and ",audit.export," in lines[3]
     code, out, _ = run(tmp_path, "audit")
-    assert len(out.strip().splitlines()) == 6 and "acl.revoke" in out
+    assert len(out.strip().splitlines()) == 8 and "acl.revoke" in out  # a plain listing is not an export
+    exports = json.loads(run(tmp_path, "audit", "--json", "--action", "audit")[1])
+    assert [(e["seq"], e["details"]["format"], e["details"]["entries"]) for e in exports] == [(7, "json", 3), (8, "csv", 3)]
     code, out, err = run(tmp_path, "audit", "verify")
-    assert code == 0 and out.startswith("The audit trail is intact: 6 entries")
+    assert code == 0 and out.startswith("The audit trail is intact: 9 entries")
 
 
 def test_cli_verify_names_the_first_bad_entry(tmp_path: Path) -> None:

@@ -118,7 +118,8 @@ def canonical_json(fields: dict[str, Any]) -> str:
 
 def entry_hash(previous_hash: str, fields: dict[str, Any]) -> str:
     """SHA-256(previous hash ‖ canonical JSON of the entry), lowercase hex."""
-    return hashlib.sha256(previous_hash.encode("ascii") + canonical_json(fields).encode("utf-8")).hexdigest()
+    # For a real hash UTF-8 is the documented ASCII; a damaged one must still compare, not crash.
+    return hashlib.sha256(previous_hash.encode("utf-8") + canonical_json(fields).encode("utf-8")).hexdigest()
 
 
 def utc_now() -> datetime:
@@ -170,13 +171,15 @@ class AuditLog:
                 f"{exc.user_message} SharedClient will not write to it or replace it: keep the file for "
                 "investigation, and move it aside to start a new audit trail."
             ) from exc
+        # A changed byte inside a text value must show up as a changed entry (named by verify), not as a crash.
+        conn.text_factory = lambda data: data.decode("utf-8", "replace")
         try:
             conn.execute("PRAGMA busy_timeout=10000")
             problem = conn.execute("PRAGMA quick_check").fetchone()[0]
             tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             if problem != "ok" or not {"entry", "head"} <= tables:
                 raise sqlite3.DatabaseError(problem if problem != "ok" else "its tables are missing")
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
             conn.close()
             raise StorageError(
                 f"The audit trail at {path} is damaged ({exc}); SharedClient will not write to it or replace it. "
@@ -290,7 +293,7 @@ class AuditLog:
             for row in conn.execute(sql, list(params)):
                 result.append((_entry(row), row["prev_hash"]))
             return result
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
             raise StorageError(f"The audit trail at {self.path} cannot be read ({exc}).") from exc
         finally:
             conn.row_factory = None
@@ -303,11 +306,24 @@ class AuditLog:
             conn = self._connection()
             conn.execute("BEGIN")  # one snapshot: another process may append while we read
             try:
+                problems = self._integrity(conn)
                 rows = self._rows("SELECT * FROM entry ORDER BY seq")
                 head = conn.execute("SELECT seq, hash FROM head WHERE id = 1").fetchone()
+            except sqlite3.DatabaseError as exc:
+                raise StorageError(f"The audit trail at {self.path} cannot be read ({exc}).") from exc
             finally:
                 conn.execute("COMMIT")
-        return check_chain(rows, tuple(head) if head else None)
+        result = check_chain(rows, tuple(head) if head else None)
+        if result.ok and problems:  # the entries are intact, but the file around them is not
+            return VerifyResult(False, None, f"The audit database file is damaged: {problems}.", result.entries,
+                                result.head_hash)  # fmt: skip
+        return result
+
+    @staticmethod
+    def _integrity(conn: sqlite3.Connection) -> str:
+        """SQLite's own full check (indexes, page structure); "" when all is well."""
+        rows = [row[0] for row in conn.execute("PRAGMA integrity_check(5)")]
+        return "" if rows == ["ok"] else "; ".join(rows)
 
 
 def chain_start(rows: list[tuple[AuditEntry, str]]) -> tuple[str, int]:
@@ -344,6 +360,8 @@ def check_chain(rows: list[tuple[AuditEntry, str]], head: tuple[int, str] | None
         if seq > expected:
             missing = f"Entry {expected} is" if seq == expected + 1 else f"Entries {expected}–{seq - 1} are"
             return bad(expected, f"{missing} missing (deleted).")
+        if entry_hash(previous, entry.fields()) == entry.hash and stored_prev != previous:
+            return bad(seq, f"Entry {seq} was changed: its link to entry {seq - 1} was altered.")
         if entry_hash(previous, entry.fields()) != entry.hash:
             # Is it an intact entry moved here from another place? Then the order was changed.
             for other in range(len(rows)):

@@ -32,7 +32,7 @@ def open_database(
         conn.execute(f"PRAGMA synchronous={synchronous}")
         conn.execute("PRAGMA foreign_keys=ON")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # a damaged schema may not even decode
         if conn is not None:
             conn.close()
         raise StorageError(f"The {what} at {path} cannot be opened ({exc}).") from exc

@@ -91,6 +91,7 @@ class OutboxItem:
     warnings: tuple[str, ...] = field(default=())
     original: OriginalRef | None = None
     history_id: int | None = None
+    justification: str = ""  # typed to send past a DLP/volume warning
 
     @property
     def status_text(self) -> str:
@@ -121,7 +122,7 @@ class OutboxItem:
 _COLUMNS = (
     "id, created, state, phase, account, identity, mode, user, envelope_from, recipients, bcc, from_header, "
     "sender_header, subject, message_id, size, dsn, attempts, next_attempt, last_error, smtp_reply, sent_at, "
-    "copy_attempts, copy_mailbox, warnings, original, history_id"
+    "copy_attempts, copy_mailbox, warnings, original, history_id, justification"
 )
 
 
@@ -155,6 +156,7 @@ def _item(row: Any) -> OutboxItem:
         warnings=tuple(json.loads(row["warnings"])),
         original=OriginalRef(**original) if original else None,
         history_id=row["history_id"],
+        justification=row["justification"],
     )
 
 
@@ -167,7 +169,9 @@ class OutboxStore:
 
     # -- adding and reading ----------------------------------------------------------------------
 
-    def add(self, composed: ComposedMessage, *, original: OriginalRef | None = None) -> OutboxItem:
+    def add(
+        self, composed: ComposedMessage, *, original: OriginalRef | None = None, justification: str = ""
+    ) -> OutboxItem:
         """Store the message as ``queued``; once this returns, it survives a crash."""
         now = self._clock()
         ident = composed.identity
@@ -175,13 +179,13 @@ class OutboxStore:
             cur = conn.execute(
                 "INSERT INTO outbox(created, updated, state, account, identity, mode, user, envelope_from, "
                 "recipients, bcc, from_header, sender_header, subject, message_id, raw, size, dsn, next_attempt, "
-                "original) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "original, justification) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     now, now, ident.account, ident.address.lower(), ident.mode.value, composed.user.address,
                     composed.envelope_from, json.dumps(list(composed.recipients)), json.dumps(list(composed.bcc)),
                     composed.from_header, composed.sender_header, composed.subject, composed.message_id,
                     composed.raw, composed.size, int(composed.request_dsn), now,
-                    json.dumps(original.__dict__) if original else None,
+                    json.dumps(original.__dict__) if original else None, justification,
                 ),
             )
             item_id = int(cur.lastrowid or 0)
