@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian/Ubuntu packages SharedClient needs for a purpose, idempotently.
-#   packaging/system-deps.sh test   - test suite: Qt offscreen libs, Dovecot, Postfix, gnome-keyring, D-Bus
+#   packaging/system-deps.sh test   - test suite: Qt offscreen libs, Dovecot, Postfix, gnome-keyring, D-Bus,
+#                                     and what the packaging tests use (binutils, appstream, desktop-file-utils)
 #   packaging/system-deps.sh demo   - demo: Qt X11 libs and Dovecot
 # As root it installs what is missing; otherwise it prints the exact sudo command and fails.
 set -euo pipefail
@@ -10,9 +11,11 @@ qt_offscreen="libegl1 libgl1 libglx0 libglvnd0 libfontconfig1 libfreetype6 libgl
 qt_x11="libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0"
 python_pkgs="python3 python3-venv python3-pip"
 mail_servers="dovecot-imapd dovecot-lmtpd"
+# PyInstaller needs objdump (binutils); the desktop files are checked with appstreamcli and desktop-file-validate
+packaging="binutils appstream desktop-file-utils"
 
 case "$purpose" in
-  test) wanted="$python_pkgs $qt_offscreen $mail_servers postfix gnome-keyring dbus" ;;
+  test) wanted="$python_pkgs $qt_offscreen $mail_servers postfix gnome-keyring dbus $packaging" ;;
   demo) wanted="$python_pkgs $qt_offscreen $qt_x11 $mail_servers" ;;
   *) echo "usage: $0 test|demo" >&2; exit 2 ;;
 esac
