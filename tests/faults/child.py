@@ -27,6 +27,7 @@ def child_env(keyring_file: Path, **extra: str) -> dict[str, str]:
         SHAREDCLIENT_TEST_KEYRING=str(keyring_file),
         QT_QPA_PLATFORM="offscreen",
         PYTHONDONTWRITEBYTECODE="1",
+        PYTHONFAULTHANDLER="1",  # a crash prints every thread's stack, as a user's crash report would
         **extra,
     )
     return env
