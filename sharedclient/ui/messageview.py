@@ -39,6 +39,11 @@ def _render(raw: bytes, *, allow_remote_images: bool = False) -> RenderedMessage
         return raw_fallback(raw, "This message could not be displayed; its source is shown instead.")
 
 
+def _short(value: str, limit: int = 400) -> str:
+    """A header row fits in a few lines: 10,000 recipients must not push the body off the pane."""
+    return value if len(value) <= limit else f"{value[:limit]} … (the rest is in View source)"
+
+
 class SafeBrowser(QTextBrowser):
     """A QTextBrowser that loads nothing from outside the message."""
 
@@ -76,6 +81,7 @@ class MessageView(QWidget):
     show_source_requested = Signal()
     save_attachment_requested = Signal(object)  # Attachment
     load_remote_requested = Signal(object)  # list of image URLs
+    message_changed = Signal()  # another message (or none) is shown: the notes panel follows it
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -148,12 +154,14 @@ class MessageView(QWidget):
         self.problem_label.hide()
         self.format_button.setEnabled(False)
         self.source_button.setEnabled(False)
+        self.message_changed.emit()
 
     def show_message(self, raw: bytes) -> None:
         self.raw = raw
         self.browser.remote_images = {}
         self.rendered = _render(raw)
         self._fill()
+        self.message_changed.emit()
 
     def _request_remote(self) -> None:
         if self.rendered is not None and self.rendered.remote_images:
@@ -181,9 +189,10 @@ class MessageView(QWidget):
         h = r.headers
         rows = [("From", r.sender_view)] + [(k, h[k]) for k in ("To", "Cc", "Reply-To", "Date") if h.get(k)]
         table = "".join(
-            f"<tr><td style='color:#666;padding-right:8px'>{k}:</td><td>{html.escape(v)}</td></tr>" for k, v in rows
+            f"<tr><td style='color:#666;padding-right:8px'>{k}:</td><td>{html.escape(_short(v))}</td></tr>"
+            for k, v in rows
         )
-        self.header_label.setText(f"<b style='font-size:larger'>{html.escape(h.get('Subject') or '(no subject)')}</b>"
+        self.header_label.setText(f"<b style='font-size:larger'>{html.escape(_short(h.get('Subject') or '(no subject)'))}</b>"
                                   f"<table>{table}</table>")
         self.browser.inline_parts = r.inline_parts
         has_html = r.html is not None

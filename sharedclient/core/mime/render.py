@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import codecs
 import email
+import email.parser
 import email.policy
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
@@ -31,7 +33,9 @@ log = logging.getLogger(__name__)
 DISPLAY_HEADERS = ("From", "Sender", "To", "Cc", "Reply-To", "Date", "Subject", "Message-ID")
 ADDRESS_HEADERS = frozenset({"From", "Sender", "To", "Cc", "Reply-To"})
 MAX_TEXT = 2_000_000  # characters of a body shown; bigger bodies are cut with a notice
-MAX_HTML_TO_TEXT = 150_000  # html2text needs ~3 s per MB: an HTML-only body beyond this is cut for the text view
+MAX_HTML = 1_000_000  # characters of HTML sanitized and shown (nh3 needs ~0.3 s per MB)
+MAX_HTML_TO_TEXT = 60_000  # html2text needs ~5 s per MB: an HTML-only body beyond this is cut for the text view
+MAX_NESTING = 300  # multipart boundaries + enclosed messages: the parser recurses once per level
 MAX_PARTS = 1000  # MIME parts looked at; the rest is reported, not shown
 MAX_ATTACHMENTS = 300
 MAX_HEADER = 4096  # characters of one header shown (View source has all of it)
@@ -93,11 +97,20 @@ def _cut(text: str, limit: int = MAX_HEADER) -> str:
     return text if len(text) <= limit else f"{text[:limit]} … ({len(text) - limit:,} more characters; see View source)"
 
 
+def _raw_header(msg: Message, name: str) -> str | None:
+    """The first ``name`` header as stored (compat32's ``get`` turns 8-bit bytes into U+FFFD)."""
+    wanted = name.lower()
+    for key, value in msg.raw_items():
+        if key.lower() == wanted:
+            return str(value)
+    return None
+
+
 def _header(msg: Message, name: str, problems: list[str], shown_as_sent: set[str]) -> str:
-    value = msg.get(name)
+    value = _raw_header(msg, name)
     if value is None:
         return ""
-    text = _unescape("".join(str(value).splitlines()))
+    text = _unescape("".join(value.splitlines()))
     if name in ADDRESS_HEADERS and len(text) <= MAX_PARSED_ADDRESSES:
         # The strict parser, because getaddresses/parseaddr on 3.11.7 silently drop or invent addresses
         # (CVE-2023-27043): "alice@example.org)<bob@evil.test>" must not be shown as just "alice@…".
@@ -168,7 +181,16 @@ def html_to_text(html: str) -> str:
     return conv.handle(html)
 
 
+_NESTING = re.compile(rb'(?i)boundary\s*=\s*"?([^";\s]*)|message/rfc822')
+
+
 def _parse(raw: bytes, problems: list[str]) -> Message | None:
+    levels = set()
+    for match in _NESTING.finditer(raw):  # a cheap look before the parser recurses into it
+        levels.add(match.group(1) if match.group(1) is not None else match.start())
+        if len(levels) > MAX_NESTING:
+            problems.append(f"The message nests more than {MAX_NESTING} parts inside each other; showing its raw text.")
+            return None
     try:
         return email.message_from_bytes(raw, policy=email.policy.compat32)
     except Exception as exc:  # noqa: BLE001 - RecursionError on absurd nesting, MemoryError...
@@ -180,9 +202,13 @@ def render_message(raw: bytes, *, allow_remote_images: bool = False) -> Rendered
     """Never raises on malformed mail: what cannot be read is listed in ``problems``."""
     problems: list[str] = []
     msg = _parse(raw, problems)
-    if msg is None:
-        return raw_fallback(raw, problems[0])
     shown_as_sent: set[str] = set()
+    if msg is None:  # the header block alone still parses without recursion
+        fallback = raw_fallback(raw, problems[0])
+        head = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw, headersonly=True)
+        fallback.headers = {name: _header(head, name, fallback.problems, shown_as_sent) for name in DISPLAY_HEADERS}
+        fallback.shown_as_sent = shown_as_sent
+        return fallback
     headers = {name: _header(msg, name, problems, shown_as_sent) for name in DISPLAY_HEADERS}
     for defect in getattr(msg, "defects", [])[:5]:
         problems.append(f"MIME problem: {type(defect).__name__}.")
@@ -199,9 +225,11 @@ def render_message(raw: bytes, *, allow_remote_images: bool = False) -> Rendered
             if part.is_multipart():
                 continue
             ctype = part.get_content_type()
+            if ctype.startswith("multipart/"):  # no usable boundary: the body is one piece of text
+                ctype = "text/plain"
             disposition = (part.get_content_disposition() or "").lower()
             filename = _filename(part, problems)
-            cid = _unescape(str(part.get("Content-ID") or "")).strip().strip("<>")
+            cid = _unescape(_raw_header(part, "Content-ID") or "").strip().strip("<>")
             if ctype == "text/plain" and disposition != "attachment" and not filename and plain is None:
                 plain = _part_text(part, problems)
             elif ctype == "text/html" and disposition != "attachment" and not filename and html is None:
@@ -225,7 +253,9 @@ def render_message(raw: bytes, *, allow_remote_images: bool = False) -> Rendered
     rendered = RenderedMessage(headers, "", attachments=attachments, inline_parts=inline, problems=problems,
                                shown_as_sent=shown_as_sent)
     if html is not None:
-        clean = sanitize_html(html[:MAX_TEXT], allow_remote_images=allow_remote_images)
+        if len(html) > MAX_HTML:
+            problems.append(f"The HTML part is very long; only its first {MAX_HTML:,} characters are shown.")
+        clean = sanitize_html(html[:MAX_HTML], allow_remote_images=allow_remote_images)
         rendered.html = clean.html
         rendered.remote_images = clean.remote_images
     if plain is not None:
