@@ -61,6 +61,8 @@ class AccountsController(QObject):
         self._retry_timers: dict[str, QTimer] = {}
         self._cancels: dict[tuple[str, str], threading.Event] = {}
         self._watchers: dict[tuple[str, str], MailboxWatcher] = {}
+        #: Given to every session (``AccountSession.after_sync``): delivery reports found during sync.
+        self.after_sync: Callable[[ImapConnection, str, str], None] | None = None
         self._resync = QTimer(self)
         self._resync.setInterval(RESYNC_INTERVAL_MS)
         self._resync.timeout.connect(self.refresh_folders)
@@ -73,6 +75,7 @@ class AccountsController(QObject):
             self.sessions[account.name] = AccountSession(
                 account, self._connect_factory(account), cache, on_state=self._state_listener(account.name)
             )
+            self.sessions[account.name].after_sync = self.after_sync
             self.refresh_folders(account.name)
             self.watch(account.name, "INBOX")  # new mail in every Inbox shows up at once
         self._resync.start()

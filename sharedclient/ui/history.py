@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from sharedclient.core.store.history import STATUSES, HistoryEntry, HistoryQuery, SendHistory
+from sharedclient.core.tracking.matcher import DeliveryState, DeliveryTracker, summary
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ COLUMNS = (
     ("subject", "Subject"),
     ("status", "Status"),
     ("copy_mailbox", "Copy in"),
+    ("delivery", "Delivery"),  # from delivery reports and read receipts (core.tracking)
 )
 SORTABLE = {"time", "identity", "mode", "subject", "status"}
 _STATUS_COLOURS = {"sent": "#2e7d32", "failed": "#c62828", "retrying": "#ef6c00", "uncertain": "#6d4c41"}
@@ -56,6 +58,8 @@ class HistoryModel(QAbstractTableModel):
         self.query = HistoryQuery(limit=PAGE)
         self._count = 0
         self._pages: dict[int, list[HistoryEntry]] = {}
+        self._tracker = DeliveryTracker(history.db)
+        self._delivery: dict[int, list[DeliveryState]] = {}
         self.reload()
 
     def set_query(self, query: HistoryQuery) -> None:
@@ -66,6 +70,7 @@ class HistoryModel(QAbstractTableModel):
         self.beginResetModel()
         self._count = self.history.count(self.query)
         self._pages.clear()
+        self._delivery.clear()
         self.endResetModel()
 
     def entry(self, row: int) -> HistoryEntry | None:
@@ -78,6 +83,7 @@ class HistoryModel(QAbstractTableModel):
                 self._pages.clear()
             page = self.history.query(replace(self.query, limit=PAGE, offset=page_no * PAGE))
             self._pages[page_no] = page
+            self._delivery.update(self._tracker.states_for([e.id for e in page]))
         index = row % PAGE
         return page[index] if index < len(page) else None
 
@@ -106,7 +112,15 @@ class HistoryModel(QAbstractTableModel):
                 return entry.copy_mailbox.removeprefix("shared/")
             if key == "status" and role == Qt.ItemDataRole.ToolTipRole:
                 return entry.smtp_reply or entry.status
+            if key == "delivery":
+                states = self._delivery.get(entry.id, [])
+                if role == Qt.ItemDataRole.ToolTipRole and states:
+                    return "\n".join(f"{s.recipient}: {s.state} {s.diagnostic or s.status}".rstrip() for s in states)
+                return summary(states, len(entry.recipients))
             return str(getattr(entry, key))
+        if role == Qt.ItemDataRole.ForegroundRole and key == "delivery" and self._delivery.get(entry.id):
+            failed = any(s.state == "failed" for s in self._delivery[entry.id])
+            return QBrush(QColor(_STATUS_COLOURS["failed" if failed else "sent"]))
         if role == Qt.ItemDataRole.ForegroundRole and key == "status" and entry.status in _STATUS_COLOURS:
             return QBrush(QColor(_STATUS_COLOURS[entry.status]))
         return None
@@ -176,7 +190,7 @@ class HistoryView(QWidget):
         self.table.setShowGrid(False)
         self.table.setAlternatingRowColors(True)
         header = self.table.horizontalHeader()
-        for column, width in enumerate((125, 160, 75, 140, 170, 0, 70, 150)):
+        for column, width in enumerate((125, 160, 75, 140, 170, 0, 70, 150, 230)):
             if width:
                 header.resizeSection(column, width)
         header.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)

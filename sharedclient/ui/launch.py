@@ -22,6 +22,8 @@ from sharedclient.core.outbox_worker import SendContext, SendWorker
 from sharedclient.core.settings import Settings
 from sharedclient.core.store.cache import HeaderCache
 from sharedclient.core.store.profile_db import ProfileDb
+from sharedclient.core.tracking.matcher import DeliveryTracker
+from sharedclient.core.tracking.scan import sync_hook
 from sharedclient.core.store.audit import AuditLog, audit_path
 from sharedclient.core.secrets import CredentialStore, SessionCredentials
 from sharedclient.ui.accounts import AccountsController, CacheFactory, ConnectFactory, memory_cache
@@ -86,6 +88,7 @@ def build_window(
     window = MainWindow(controller, profile_name, state_dir=data_dir)  # layout + notifications per profile
     if data_dir is not None and settings is not None:
         worker = SendWorker(ProfileDb.for_data_dir(data_dir), SendContext(profile_name, settings, creds))
+        controller.after_sync = sync_hook(DeliveryTracker(worker.history.db))  # reports found during sync
         window.sending = SendController(worker, DraftStore(data_dir / "drafts"), settings, window)
         window.sending.notice.connect(lambda text: window.statusBar().showMessage(text, 20000))
         window._update_actions()  # noqa: SLF001

@@ -122,9 +122,13 @@ class MainWindow(MessageCommands, QMainWindow):
     def _install_feature_menus(self) -> None:
         """Feature hooks, one line each: they add menus or entries (``self.menu("file")`` …)."""
         from sharedclient.ui.permissions import install_access_menu  # Mailbox → Permissions…, Access review…
+        from sharedclient.ui.claims import install_claim_menu
+        from sharedclient.ui.statistics import install_statistics_menu
 
         install_access_menu(self)
         self.notifier: MailNotifier = install_notifications_menu(self, self.state_dir)  # tray, Mailbox → Notify
+        install_claim_menu(self)  # Message → Claim / Release Claim (ui.claims)
+        install_statistics_menu(self)  # View → Statistics… (ui.statistics)
 
     def menu(self, key: str) -> QMenu:
         """A menu by key: "file", "edit", "view", "message", "mailbox", "help"."""

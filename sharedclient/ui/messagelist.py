@@ -14,6 +14,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
+from sharedclient.core.imap.claims import keyword_label
 from sharedclient.core.store.cache import HeaderCache
 from sharedclient.ui.icons import status_strip
 from sharedclient.core.store.listing import MessageRow, SortKey, listing_ids, rows_by_id
@@ -160,7 +161,7 @@ class MessageListModel(QAbstractTableModel):
             if col == 1:
                 return row.from_display
             if col == 2:
-                chips = "".join(f"[{k.lstrip('$')}] " for k in row.keywords if k not in ("$Forwarded", "$MDNSent"))
+                chips = "".join(f"[{keyword_label(k)}] " for k in row.keywords if k not in ("$Forwarded", "$MDNSent"))
                 return chips + (row.subject or "(no subject)")
             if col == 3:
                 return short_date(row.date)

@@ -49,6 +49,13 @@ def holders(flags: Iterable[str | bytes]) -> list[str]:
     return sorted(out)
 
 
+def keyword_label(keyword: str) -> str:
+    """How a keyword chip reads in the list: ``$Claimed-bob`` -> "held by bob", ``$label1`` -> "label1"."""
+    if keyword.lower().startswith(PREFIX.lower()) and len(keyword) > len(PREFIX):
+        return f"held by {keyword[len(PREFIX):]}"
+    return keyword.lstrip("$")
+
+
 def claim_unavailable(rights: str, permanent_flags: Iterable[str | bytes] | None) -> str:
     """Why claiming is impossible here ("" when it is possible). ``permanent_flags`` None: not known yet."""
     if "w" not in rights:

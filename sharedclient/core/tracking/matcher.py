@@ -33,14 +33,14 @@ class DeliveryState:
 
 
 def summary(states: Sequence[DeliveryState], recipients: int) -> str:
-    """The history view's one cell: "2 delivered, 1 failed (550 5.1.1 …), read"; "" when nothing came yet."""
+    """The history view's one cell: "2 delivered, 1 failed (5.1.1), read"; "" when nothing came yet."""
     parts = []
     for state in ("delivered", "relayed", "delayed", "failed"):
         group = [s for s in states if s.kind == "dsn" and s.state == state]
         if not group:
             continue
         text = state if recipients <= 1 else f"{len(group)} {state}"
-        why = group[0].diagnostic or group[0].status
+        why = group[0].status or group[0].diagnostic  # the short code; the full diagnostic is in states()
         if state in ("failed", "delayed") and why:
             text += f" ({why})"
         parts.append(text)
