@@ -57,7 +57,10 @@ def sanitize_html(html: str, *, allow_remote_images: bool = False) -> SanitizedH
     result.html = nh3.clean(
         html,
         tags=SAFE_TAGS,
-        clean_content_tags={"script", "style", "title", "head", "iframe", "object", "embed", "svg", "math", "template"},
+        clean_content_tags={
+            "script", "style", "title", "head", "iframe", "object", "embed", "svg", "math", "template", "noscript",
+            "noembed", "noframes", "xmp",
+        },
         attributes=SAFE_ATTRIBUTES,
         attribute_filter=keep,
         url_schemes={"http", "https", "mailto", "cid"},
