@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 from typing import Any
 
 from sharedclient.cli.context import CliContext
 from sharedclient.core.auditing import AuditRecorder
-from sharedclient.core.store.audit import AuditEntry, AuditLog, audit_path
+from sharedclient.core.store.audit import CSV_COLUMNS, AuditEntry, AuditLog, audit_path, write_csv
 
-#: Columns of ``--csv`` (``target`` and ``details`` as JSON text); ``--json`` uses the same keys.
-CSV_COLUMNS = ("seq", "time", "profile", "account", "user", "action", "target", "result", "details", "hash")
+__all__ = ["CSV_COLUMNS", "audit_recorder", "open_audit", "register"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -59,14 +57,7 @@ def cmd_show(ctx: CliContext, args: argparse.Namespace) -> int:
     if args.json:
         ctx.out(json.dumps([e.to_json() for e in entries], indent=2, ensure_ascii=False))
     elif args.csv:
-        writer = csv.writer(ctx.stdout, lineterminator="\n")
-        writer.writerow(CSV_COLUMNS)
-        for entry in entries:
-            data = entry.to_json()
-            writer.writerow(
-                [("" if data[c] is None else _text(data[c])) if c in ("target", "details") else data[c]
-                 for c in CSV_COLUMNS]
-            )
+        write_csv(entries, ctx.stdout)
     elif not entries:
         ctx.out("The audit trail has no entries" + (" matching that." if args.since or args.action else " yet."))
     else:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from sharedclient.core.account_session import AccountSession
+from sharedclient.core.auditing import NO_AUDIT, AuditRecorder
 from sharedclient.core.errors import SharedClientError
 from sharedclient.core.imap.idle import MailboxChange, MailboxWatcher
 from sharedclient.core.imap.connection import ImapConnection
@@ -61,6 +62,8 @@ class AccountsController(QObject):
         self._retry_timers: dict[str, QTimer] = {}
         self._cancels: dict[tuple[str, str], threading.Event] = {}
         self._watchers: dict[tuple[str, str], MailboxWatcher] = {}
+        #: Given to every session: logins, reads and changes go to the audit trail; closed on shutdown.
+        self.audit: AuditRecorder = NO_AUDIT
         #: Given to every session (``AccountSession.after_sync``): delivery reports found during sync.
         self.after_sync: Callable[[ImapConnection, str, str], None] | None = None
         self._resync = QTimer(self)
@@ -73,7 +76,8 @@ class AccountsController(QObject):
             if cache.rebuilt_notice:
                 self.problem.emit(account.name, cache.rebuilt_notice)
             self.sessions[account.name] = AccountSession(
-                account, self._connect_factory(account), cache, on_state=self._state_listener(account.name)
+                account, self._connect_factory(account), cache, on_state=self._state_listener(account.name),
+                audit=self.audit,
             )
             self.sessions[account.name].after_sync = self.after_sync
             self.refresh_folders(account.name)
@@ -193,3 +197,4 @@ class AccountsController(QObject):
         for session in self.sessions.values():
             session.close()
         self.sessions.clear()
+        self.audit.close()  # after the sessions (and the send worker, stopped before this) wrote their entries

@@ -89,6 +89,9 @@ class IdentitiesWindow(QWidget):
 
     def _record(self, identity, result: CheckResult) -> None:  # type: ignore[no-untyped-def]
         self.sending.worker.checks.record(identity, result)
+        self.sending.worker.context.audit.record("permission.check", account=identity.account, result=result.status.value,
+                                                 target={"identity": identity.address},
+                                                 details={"mode": identity.mode.value, "reason": result.reason})  # fmt: skip
         self.refresh()
 
     def closeEvent(self, event) -> None:  # type: ignore[no-untyped-def]  # noqa: N802

@@ -26,7 +26,9 @@ from sharedclient.core.tracking.matcher import DeliveryTracker
 from sharedclient.core.tracking.scan import sync_hook
 from sharedclient.core.store.audit import AuditLog, audit_path
 from sharedclient.core.secrets import CredentialStore, SessionCredentials
+from sharedclient.core.auditing import NO_AUDIT
 from sharedclient.ui.accounts import AccountsController, CacheFactory, ConnectFactory, memory_cache
+from sharedclient.ui.activity import window_recorder
 from sharedclient.ui.icons import icon
 from sharedclient.ui.mainwindow import MainWindow
 from sharedclient.ui.sending import SendController
@@ -86,8 +88,12 @@ def build_window(
 ) -> MainWindow:
     controller = AccountsController(accounts, imap_connector(creds), cache_in(data_dir))
     window = MainWindow(controller, profile_name, state_dir=data_dir)  # layout + notifications per profile
+    # The profile's audit trail, written off the GUI thread; a damaged one raises StorageError (refused).
+    audit = window_recorder(window, AuditLog(audit_path(data_dir), profile_name)) if data_dir is not None else NO_AUDIT
+    controller.audit = window.audit = audit  # type: ignore[attr-defined]
+    audit.record("profile.open", details={"via": "window", "accounts": [a.name for a in accounts]})
     if data_dir is not None and settings is not None:
-        worker = SendWorker(ProfileDb.for_data_dir(data_dir), SendContext(profile_name, settings, creds))
+        worker = SendWorker(ProfileDb.for_data_dir(data_dir), SendContext(profile_name, settings, creds, audit=audit))
         controller.after_sync = sync_hook(DeliveryTracker(worker.history.db))  # reports found during sync
         window.sending = SendController(worker, DraftStore(data_dir / "drafts"), settings, window)
         window.sending.notice.connect(lambda text: window.statusBar().showMessage(text, 20000))

@@ -124,11 +124,13 @@ class MainWindow(MessageCommands, QMainWindow):
         from sharedclient.ui.permissions import install_access_menu  # Mailbox → Permissions…, Access review…
         from sharedclient.ui.claims import install_claim_menu
         from sharedclient.ui.statistics import install_statistics_menu
+        from sharedclient.ui.activity import install_activity_menu
 
         install_access_menu(self)
         self.notifier: MailNotifier = install_notifications_menu(self, self.state_dir)  # tray, Mailbox → Notify
         install_claim_menu(self)  # Message → Claim / Release Claim (ui.claims)
         install_statistics_menu(self)  # View → Statistics… (ui.statistics)
+        install_activity_menu(self)  # View → Activity… (ui.activity): the audit trail
 
     def menu(self, key: str) -> QMenu:
         """A menu by key: "file", "edit", "view", "message", "mailbox", "help"."""
@@ -178,6 +180,7 @@ class MainWindow(MessageCommands, QMainWindow):
         self.model.show_mailbox(session.cache, session.cache.mailbox(folder.path).id)
         self._show_banner(folder)
         self._update_actions()
+        session.record_opened(folder.path)  # audit trail: mailbox.open
         self.controller.sync(folder.account, folder.path)
         self.controller.watch(folder.account, folder.path)
 

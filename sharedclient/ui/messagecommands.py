@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QInputDialog, QPlainTextEdit
 
 from sharedclient.core.errors import SharedClientError
 from sharedclient.core.imap.messages import DeleteOutcome
+from sharedclient.core.account_session import message_id_of
 from sharedclient.core.mime.filenames import save_attachment
 from sharedclient.core.mime.render import Attachment, attachment_payload
 from sharedclient.core.model import Folder
@@ -62,6 +63,10 @@ class MessageCommands(_Base):
             self.report_error(exc)
             return
         self.statusBar().showMessage(self.tr("Saved as %1").replace("%1", str(path)), 10000)
+        if (audit := getattr(self, "audit", None)) is not None and self.current is not None:  # ui.launch sets it
+            audit.record("attachment.save", account=self.current.account, target={"mailbox": self.current.path,
+                         "message_id": message_id_of(self.view.raw or b""), "filename": attachment.filename},
+                         details={"saved_as": str(path)})  # fmt: skip
 
     def _toggle_flag(self, flag: str, action: str) -> None:
         folder = self.current

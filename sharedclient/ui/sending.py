@@ -22,11 +22,13 @@ from sharedclient.core.draft_message import outgoing_from_draft
 from sharedclient.core.mime.reply import Original, forward_message, read_original, reply_message
 from sharedclient.core.model import Folder, Identity
 from sharedclient.core.outbox_worker import SendReport, SendStatus, SendWorker
+from sharedclient.core.send_guard import JustificationRequired, SendBlocked
 from sharedclient.core.settings import Settings
 from sharedclient.core.store.history import SendHistory
 from sharedclient.core.store.outbox import OriginalRef
 from sharedclient.ui.bridge import MainThreadBridge
 from sharedclient.ui.composer import Composer
+from sharedclient.ui.dlpbar import dlp_stopped, install_dlp, take_justification
 from sharedclient.ui.history import HistoryView
 
 log = logging.getLogger(__name__)
@@ -95,6 +97,7 @@ class SendController(QObject):
         if original is not None:
             self._originals[composer.draft.id] = original
         composer.send_requested.connect(lambda d, c=composer: self.send(c, d))
+        install_dlp(composer, self.worker.guard)  # findings bar and highlights (ui.dlpbar)
         composer.closed.connect(lambda draft_id, c=composer: self._forget(c, draft_id))
         self.composers.append(composer)
         composer.show()
@@ -116,7 +119,10 @@ class SendController(QObject):
     def send(self, composer: Composer, draft: Draft) -> None:
         try:
             message, original = self.outgoing(draft)
-            future = self.worker.send(message, original=original)
+            future = self.worker.send(message, original=original, justification=take_justification(composer))
+        except (SendBlocked, JustificationRequired) as exc:  # refused and audited by the core; shown here
+            dlp_stopped(composer, exc)
+            return
         except SharedClientError as exc:
             composer.send_failed(exc.user_message)
             return

@@ -29,6 +29,7 @@ the header cache, it is the only copy.
 
 from __future__ import annotations
 
+import csv
 import getpass
 import hashlib
 import json
@@ -268,10 +269,17 @@ class AuditLog:
 
     # -- reading ---------------------------------------------------------------------------------
 
-    def entries(self, since: datetime | str | None = None, action: str | None = None) -> list[AuditEntry]:
+    def entries(
+        self, since: datetime | str | None = None, action: str | None = None, *, text: str = "", limit: int = 0
+    ) -> list[AuditEntry]:
         """Entries in order; ``since`` a datetime or ISO text; ``action`` exact (``acl.grant``) or a
-        prefix before a dot (``acl`` matches ``acl.grant`` and ``acl.revoke``)."""
+        prefix before a dot (``acl`` matches ``acl.grant`` and ``acl.revoke``); ``text`` a case-insensitive
+        substring of account, user, action, target, result or details; ``limit`` keeps the newest N."""
         where, params = [], []
+        if text:
+            like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            where.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in _SEARCHED) + ")")
+            params += [like] * len(_SEARCHED)
         if since is not None:
             moment = parse_since(since) if isinstance(since, str) else since
             where.append("time >= ?")
@@ -281,6 +289,8 @@ class AuditLog:
             escaped = action.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             params += [action, escaped + ".%"]
         sql = "SELECT * FROM entry" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY seq"
+        if limit:
+            sql = f"SELECT * FROM ({sql} DESC LIMIT {int(limit)}) ORDER BY seq"
         with self._lock:
             rows = self._rows(sql, params)
         return [entry for entry, _prev in rows]
@@ -416,6 +426,29 @@ def default_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):  # no passwd entry (containers) and no LOGNAME/USER
         return "unknown"
+
+
+#: Columns of a CSV export (``target`` and ``details`` as JSON text), the same for the CLI and the window.
+CSV_COLUMNS = ("seq", "time", "profile", "account", "user", "action", "target", "result", "details", "hash")
+_SEARCHED = ("account", "user", "action", "target", "result", "details")
+
+
+def json_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def write_csv(entries: Iterable[AuditEntry], out: Any) -> int:
+    """Entries as CSV with a header row to a text stream; returns the number of rows."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    count = 0
+    for entry in entries:
+        data = entry.to_json()
+        writer.writerow(
+            [("" if data[c] is None else json_text(data[c])) if c in ("target", "details") else data[c] for c in CSV_COLUMNS]
+        )
+        count += 1
+    return count
 
 
 def audit_path(data_dir: Path) -> Path:
