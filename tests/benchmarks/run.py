@@ -196,8 +196,8 @@ def server_phase(report: Report, sizes: Sizes, work: Path, send_core: object | N
         report.info["initial_sync_split"] = {**asdict(split), "other": split.other}
         per = 1e6 / n
         report.detail(
-            f"split of one instrumented initial sync ({split.total:.2f} s): fetch+imaplib {split.fetch:.2f} s, "
-            f"parse_fetch {split.parse:.2f} s ({split.parse * per:.0f} us/msg), summarise {split.summarise:.2f} s "
+            f"split of one instrumented initial sync ({split.total:.2f} s): reading+parsing the FETCH {split.fetch:.2f} s "
+            f"({split.fetch * per:.0f} us/msg), summarise (or wait for the helper) {split.summarise:.2f} s "
             f"({split.summarise * per:.0f} us/msg), SQLite {split.sqlite:.2f} s ({split.sqlite * per:.0f} us/msg; "
             f"the same rows without FTS {split.sqlite_without_fts:.2f} s), other {split.other:.2f} s"
         )

@@ -19,6 +19,8 @@ import pytest
 
 from sharedclient.core.errors import NetworkError, PermissionDenied
 from sharedclient.core.imap import messages
+from sharedclient.core.imap import sync as sync_module
+from sharedclient.core.imap.summary_pool import SummaryPool
 from sharedclient.core.imap.connection import ImapConnection
 from sharedclient.devservers.dovecot import MailUser
 from tests.integration.readpath import (
@@ -300,13 +302,13 @@ def test_revoked_rights_take_effect_at_the_next_folder_refresh(
 def test_connection_cut_mid_fetch_fails_the_job_and_the_next_sync_resumes(
     imap_server: ImapServer, fresh_user: MailUser, session_for: SessionFor
 ) -> None:
-    count = 3000
+    count = 5000  # three FETCH batches: the first is stored (progress) while the second is read
     fill(imap_server, fresh_user, count)
     with RewritingProxy("127.0.0.1", imap_server.dovecot.imap_tls_port) as proxy:
         session = session_for(fresh_user, proxy.port)
         armed = threading.Event()
 
-        def progress(done: int, total: int) -> None:  # after the first FETCH batch: cut inside the next one
+        def progress(done: int, total: int) -> None:  # first batch stored: cut inside the third
             if not armed.is_set():
                 armed.set()
                 proxy.cut_after(30_000)
@@ -321,6 +323,31 @@ def test_connection_cut_mid_fetch_fails_the_job_and_the_next_sync_resumes(
         assert (result.fetched, result.total) == (count - kept, count)
         assert proxy.connections == 2
         assert session.cache.uids(mailbox.id) == list(range(1, count + 1))
+
+
+def test_a_big_sync_through_the_helper_process_caches_what_an_in_process_sync_does(
+    imap_server: ImapServer, fresh_user: MailUser, session_for: SessionFor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fill(imap_server, fresh_user, 2500)
+    columns = "uid, flags, internaldate, size, date, from_name, from_addr, to_addrs, subject, message_id"
+    caches: list[list[tuple]] = []
+    started: list[bool] = []
+
+    class Spy(SummaryPool):
+        def __init__(self, *, parallel: bool) -> None:
+            super().__init__(parallel=parallel)
+            started.append(self.parallel)
+
+    monkeypatch.setattr(sync_module, "SummaryPool", Spy)
+    for threshold in (10**9, 1):  # in-process, then through the helper (two batches of 2000 + 500)
+        monkeypatch.setattr(sync_module, "MIN_MESSAGES", threshold)
+        session = session_for(fresh_user)
+        result = session.sync("INBOX").result(60)
+        assert (result.fetched, result.total) == (2500, 2500)
+        caches.append(session.cache.query(f"SELECT {columns} FROM message ORDER BY uid"))
+    assert started == [False, True]
+    assert caches[0] == caches[1]
+    assert caches[1][7][5:9] == ("Customer 7", "c7@customer.test", f"team@{DOMAIN}", "Bulk 7")
 
 
 def test_uidvalidity_change_drops_the_cache_and_refetches(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _UID = re.compile(rb"\bUID (\d+)")
 _FLAGS = re.compile(rb"\bFLAGS \(([^)]*)\)")
@@ -27,8 +27,9 @@ _SYNC_PREFIX = re.compile(
 _DAYS: dict[tuple[int, int, int], int] = {}  # (year, month, day) -> seconds since the epoch at 00:00 UTC
 
 
-@dataclass(frozen=True, slots=True)
-class RawFetch:
+class RawFetch(NamedTuple):
+    """One FETCH response's items (a named tuple: one is made per message, and cheaply)."""
+
     uid: int
     flags: tuple[str, ...] | None
     internaldate: float | None
@@ -69,7 +70,7 @@ def _fast_record(prefix: bytes, rest: bytes, literal: bytes) -> RawFetch | None:
     month = _MONTHS.get(mon.capitalize())
     if modseq is None and b"MODSEQ" in rest:
         return None
-    return RawFetch(  # positional: half the cost of keywords for a frozen dataclass, 50k times
+    return RawFetch(
         int(uid),
         tuple(flags.decode("utf-8", "replace").split()),
         None if month is None else _seconds(int(year), month, int(day), int(hh), int(mm), int(ss), sign, int(tzh), int(tzm)),
@@ -96,6 +97,19 @@ def _record(text: bytes, literal: bytes | None) -> RawFetch | None:
     )
 
 
+def parse_one(prefix: bytes, rest: bytes, literal: bytes | None, *, text: bytes | None = None) -> RawFetch | None:
+    """One FETCH response in imaplib's shape: ``prefix`` ("12 (UID 7 … {n}" or the whole line when there is
+    no literal), the ``literal`` and the ``rest`` of the line after it; ``text`` overrides where the items
+    are searched (responses with several literals). None for a FETCH without UID."""
+    if literal is not None and text is None:
+        fast = _fast_record(prefix, rest, literal)
+        if fast is not None:
+            return fast
+    if text is None:
+        text = prefix + b" " + rest if rest else prefix
+    return _record(text, literal)
+
+
 def parse_fetch(data: Sequence[bytes | tuple[bytes, bytes] | None]) -> Iterator[RawFetch]:
     """Yield one RawFetch per FETCH response in imaplib's ``data`` list."""
     i, n = 0, len(data)
@@ -110,9 +124,9 @@ def parse_fetch(data: Sequence[bytes | tuple[bytes, bytes] | None]) -> Iterator[
             if i < n and isinstance(data[i], bytes):
                 rest = data[i]  # type: ignore[assignment]
                 i += 1
-            record = _fast_record(prefix, rest, literal) or _record(prefix + b" " + rest, literal)
+            record = parse_one(prefix, rest, literal)
         else:
-            record = _record(item, None)
+            record = parse_one(item, b"", None)
         if record is not None:
             yield record
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import binascii
 import calendar
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 from email import base64mime, quoprimime
 from email.errors import HeaderParseError
 from email.header import decode_header, ecre, make_header
@@ -40,8 +40,10 @@ _CTRL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 MAX_FIELD = 4096  # a 1 MB header line must not become a 1 MB cell in the list
 
 
-@dataclass(frozen=True, slots=True)
-class HeaderSummary:
+class HeaderSummary(NamedTuple):
+    """What the list shows of a message. A named tuple, not a frozen dataclass: one is made per message of
+    every sync, and a frozen dataclass's ``__init__`` (a guarded setattr per field) cost ~10 µs of it."""
+
     date: float | None
     from_name: str
     from_addr: str
@@ -65,12 +67,17 @@ def _text(raw: bytes) -> str:
 
 
 def split_fields(raw: bytes) -> dict[str, str]:
-    """Unfolded fields by lower-case name; the first occurrence wins (the newest Delivered-To)."""
+    """Unfolded fields by lower-case name; the first occurrence wins (the newest Delivered-To).
+
+    Lines end at LF only, as in the email package: a U+2028, form feed or lone CR inside a value stays
+    inside it, so it can never start a field of its own (a "From:" hidden after a U+2028 in a Subject
+    would otherwise win over the real From).
+    """
     fields: dict[str, str] = {}
     text = _text(raw)
     if "\n " in text or "\n\t" in text:
         text = _FOLD.sub(" ", text)
-    for line in text.splitlines():
+    for line in text.split("\n"):
         name, sep, value = line.partition(":")
         if sep and name and " " not in name:
             fields.setdefault(name.lower(), value.strip()[:MAX_FIELD])
@@ -81,6 +88,9 @@ def split_fields(raw: bytes) -> dict[str, str]:
 #: name itself, so ``make_header`` can neither alias nor re-encode them differently).
 _FAST_CHARSETS = frozenset({"utf-8", "iso-8859-1", "iso-8859-15", "windows-1252", "koi8-r"})
 _LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")  # what str.splitlines() splits on
+
+
+_ONE_QWORD = re.compile(r"=\?([^?*\s]+)\?[qQ]\?([^?\s]*)\?=")
 
 
 def _nonctext(ch: str) -> bool:
@@ -97,6 +107,12 @@ def _decode_words_fast(value: str) -> str | None:
     """
     if _LINE_BREAKS.search(value):
         return None
+    one = _ONE_QWORD.fullmatch(value)
+    if one is not None and one[1].lower() in _FAST_CHARSETS:  # the commonest shape: a single Q word
+        try:
+            return quoprimime.header_decode(one[2]).encode("raw-unicode-escape").decode(one[1].lower())
+        except UnicodeError:
+            return None
     parts = ecre.split(value)
     if len(parts) == 1:
         return value  # no encoded word after all: decode_header returns the text unchanged
@@ -213,6 +229,16 @@ def format_addresses(pairs: list[tuple[str, str]]) -> str:
     return ", ".join(f"{name} <{addr}>" if name and addr else (name or addr) for name, addr in pairs)
 
 
+def address_text(value: str) -> str:
+    """An address list as the list shows and searches it: a list without encoded words, quotes, comments,
+    groups or escapes (most of them) already is that text; the rest is parsed and formatted."""
+    if not value:
+        return ""
+    if "=?" not in value and '"' not in value and "(" not in value and ";" not in value and "\\" not in value:
+        return _CTRL.sub("", value)
+    return format_addresses(_addresses(value))
+
+
 _DATE = re.compile(
     r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?(\d{1,2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4}) "
     r"(\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)"
@@ -236,24 +262,28 @@ def parse_date(value: str) -> float | None:
         return None
 
 
-def summarise(raw: bytes) -> HeaderSummary:
+def summary_row(raw: bytes) -> tuple[object, ...]:
+    """``summarise`` as a plain tuple in HeaderSummary's field order (cheap to pickle and to build)."""
     f = split_fields(raw)
     from_pairs = _addresses(f.get("from", ""))
     from_name, from_addr = from_pairs[0] if from_pairs else ("", "")
     ctype = f.get("content-type", "").lower()
-    return HeaderSummary(
-        date=parse_date(f.get("date", "")),
-        from_name=from_name,
-        from_addr=from_addr,
-        sender=format_addresses(_addresses(f.get("sender", ""))),
-        to=format_addresses(_addresses(f.get("to", ""))),
-        cc=format_addresses(_addresses(f.get("cc", ""))),
-        reply_to=format_addresses(_addresses(f.get("reply-to", ""))),
-        subject=decode_words(f.get("subject", "")),
-        message_id=f.get("message-id", ""),
-        in_reply_to=f.get("in-reply-to", ""),
-        references=f.get("references", ""),
-        delivered_to=f.get("delivered-to") or f.get("x-original-to", ""),
-        has_attachment=ctype.startswith(("multipart/mixed", "application/", "multipart/related"))
-        and "multipart/alternative" not in ctype,
+    return (
+        parse_date(f.get("date", "")),
+        from_name,
+        from_addr,
+        address_text(f.get("sender", "")),
+        address_text(f.get("to", "")),
+        address_text(f.get("cc", "")),
+        address_text(f.get("reply-to", "")),
+        decode_words(f.get("subject", "")),
+        f.get("message-id", ""),
+        f.get("in-reply-to", ""),
+        f.get("references", ""),
+        f.get("delivered-to") or f.get("x-original-to", ""),
+        ctype.startswith(("multipart/mixed", "application/", "multipart/related")) and "multipart/alternative" not in ctype,
     )
+
+
+def summarise(raw: bytes) -> HeaderSummary:
+    return HeaderSummary(*summary_row(raw))  # type: ignore[arg-type]

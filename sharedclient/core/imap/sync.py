@@ -2,7 +2,7 @@
 
 Uses QRESYNC/CONDSTORE (RFC 7162) when offered, so a resync of an unchanged mailbox costs one EXAMINE.
 New messages are fetched in UID chunks (imapclient >= 4 refuses ``1:*`` and Dovecot caps a command line
-at 64 KiB) through imaplib with the fast parser in ``fetchparse``.
+at 64 KiB), read by ``fetchstream`` and summarised while the rest of the answer is still arriving.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from imapclient import IMAPClient
@@ -19,13 +20,14 @@ from imapclient.exceptions import IMAPClientError
 
 from sharedclient.core.errors import PermissionDenied, ProtocolError, SharedClientError
 from sharedclient.core.imap.connection import ImapConnection
-from sharedclient.core.imap.fetchparse import parse_fetch, parse_sequence_set, uid_ranges
-from sharedclient.core.imap.headers import LIST_FIELDS, summarise
+from sharedclient.core.imap.fetchparse import RawFetch, parse_sequence_set, uid_ranges
+from sharedclient.core.imap.fetchstream import uid_fetch
+from sharedclient.core.imap.headers import LIST_FIELDS, HeaderSummary
+from sharedclient.core.imap.summary_pool import MIN_MESSAGES, SummaryPool
 from sharedclient.core.imap.session import server_reason, server_text
 from sharedclient.core.store.cache import FetchedMessage, HeaderCache
 
 log = logging.getLogger(__name__)
-_IMAPLIB_LOG = logging.getLogger("imapclient.imaplib")  # where imapclient sends imaplib's debug output
 
 BATCH = 2000
 HEADER_ITEM = "BODY.PEEK[HEADER.FIELDS (" + " ".join(LIST_FIELDS) + ")]"
@@ -60,28 +62,6 @@ def _enable_extensions(conn: ImapConnection) -> tuple[bool, bool]:
             client.enable("CONDSTORE")
         conn.enabled = (condstore, qresync)
     return conn.enabled
-
-
-def _raw_uid_fetch(client: IMAPClient, uid_set: str, items: str, modifiers: str = "") -> list:
-    """UID FETCH through imaplib (see module docstring); raises ProtocolError on NO/BAD.
-
-    imapclient sets imaplib's ``debug`` to 5 so every line read goes to its logger; while nobody listens
-    (the usual case) that is switched off for the FETCH: it cost ~1 s of the 3 s it takes to read 50k
-    messages' headers. With DEBUG logging on, the protocol log stays complete.
-    """
-    args = [uid_set, items] + ([modifiers] if modifiers else [])
-    imap = client._imap  # noqa: SLF001 - the documented fast path
-    quiet = imap.debug and not _IMAPLIB_LOG.isEnabledFor(logging.DEBUG)
-    saved = imap.debug
-    if quiet:
-        imap.debug = 0
-    try:
-        typ, data = imap.uid("FETCH", *args)
-    finally:
-        imap.debug = saved
-    if typ != "OK":
-        raise ProtocolError(f"The server refused to list messages: {data[0]!r}.")
-    return data
 
 
 def examine(conn: ImapConnection, path: str) -> dict[bytes, object]:
@@ -138,20 +118,42 @@ def sync_mailbox(
         updated, vanished = _refresh_known(client, cache, state.id, cached_max, state.highestmodseq, condstore, qresync)
 
     new_uids = [u for u in client.search(["UID", f"{cached_max + 1}:*"]) if u > cached_max] if exists else []
-    fetched = 0
     items = f"(UID FLAGS INTERNALDATE RFC822.SIZE{' MODSEQ' if condstore else ''} {HEADER_ITEM})"
-    for start in range(0, len(new_uids), batch):
-        if cancel is not None and cancel.is_set():
-            raise SyncCancelled(f"Sync of “{path}” was cancelled after {fetched} of {len(new_uids)} messages.")
-        chunk = new_uids[start : start + batch]
+    fetched = 0
+
+    def store(records: list[RawFetch], summaries: Future[list[HeaderSummary]]) -> None:
+        nonlocal fetched
         messages = [
-            FetchedMessage(r.uid, r.flags or (), r.internaldate, r.size or 0, r.modseq, summarise(r.literal or b""))
-            for r in parse_fetch(_raw_uid_fetch(client, uid_ranges(chunk), items))
+            FetchedMessage(r.uid, r.flags or (), r.internaldate, r.size or 0, r.modseq, h)
+            for r, h in zip(records, summaries.result())
         ]
         cache.insert_messages(state.id, messages)
         fetched += len(messages)
         if progress is not None:
             progress(fetched, len(new_uids))
+
+    # Pipelined: batch n is summarised (in a helper process for big syncs) while batch n+1 is read and
+    # batch n-1 stored; see summary_pool.
+    with SummaryPool(parallel=len(new_uids) >= MIN_MESSAGES) as pool:
+        pending: tuple[list[RawFetch], Future[list[HeaderSummary]]] | None = None
+        for start in range(0, len(new_uids), batch):
+            if cancel is not None and cancel.is_set():
+                if pending is not None:
+                    store(*pending)
+                raise SyncCancelled(f"Sync of “{path}” was cancelled after {fetched} of {len(new_uids)} messages.")
+            chunk = new_uids[start : start + batch]
+            try:
+                records = list(uid_fetch(client._imap, uid_ranges(chunk), items))  # noqa: SLF001 - see fetchstream
+            except BaseException:
+                if pending is not None:
+                    store(*pending)  # what arrived before the failure stays cached; the next sync resumes
+                raise
+            summaries = pool.submit([r.literal or b"" for r in records])
+            if pending is not None:
+                store(*pending)
+            pending = (records, summaries)
+        if pending is not None:
+            store(*pending)
 
     cache.mark_synced(state.id, uidvalidity, server_modseq)
     return SyncResult(path, fetched, updated, vanished, time.monotonic() - started, reset, cache.count(state.id))
@@ -170,17 +172,17 @@ def _refresh_known(
     known = f"1:{cached_max}"
     if qresync and since_modseq:
         client._imap.untagged_responses.pop("VANISHED", None)  # noqa: SLF001
-        data = _raw_uid_fetch(client, known, "(UID FLAGS)", f"(CHANGEDSINCE {since_modseq} VANISHED)")
+        records = list(uid_fetch(client._imap, known, "(UID FLAGS)", f"(CHANGEDSINCE {since_modseq} VANISHED)"))  # noqa: SLF001
         gone: list[int] = []
         for text in client._imap.untagged_responses.pop("VANISHED", []):  # noqa: SLF001
             text = text.decode() if isinstance(text, bytes) else str(text)
             gone.extend(parse_sequence_set(text.replace("(EARLIER)", "").strip()))
     else:
         modifiers = f"(CHANGEDSINCE {since_modseq})" if condstore and since_modseq else ""
-        data = _raw_uid_fetch(client, known, "(UID FLAGS)", modifiers)
+        records = list(uid_fetch(client._imap, known, "(UID FLAGS)", modifiers))  # noqa: SLF001
         on_server = set(client.search(["UID", known]))
         gone = [u for u in cache.uids(mailbox_id) if u not in on_server]
-    changes = [(r.uid, r.flags, r.modseq) for r in parse_fetch(data) if r.flags is not None]
+    changes = [(r.uid, r.flags, r.modseq) for r in records if r.flags is not None]
     updated = cache.update_flags(mailbox_id, changes)
     vanished = cache.delete_uids(mailbox_id, gone) if gone else 0
     return updated, vanished

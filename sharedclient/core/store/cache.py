@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from sharedclient.core.errors import StorageError
 from sharedclient.core.imap.headers import HeaderSummary
@@ -82,12 +83,28 @@ MIGRATIONS = [
     """
     DROP TRIGGER message_ai;
     """,
+    # Every index is paid for by every row a sync inserts: with all five, inserting cost ~33 µs a row,
+    # with only (mailbox, date) ~14 µs — the largest single saving in an initial sync. The date order is
+    # what the list opens with; the other orders get their index the first time somebody sorts by them
+    # (``ensure_index``, ~0.1 s for 100k rows, once). Nothing looks messages up by Message-ID here.
+    """
+    DROP INDEX message_by_from;
+    DROP INDEX message_by_subject;
+    DROP INDEX message_by_size;
+    DROP INDEX message_by_msgid;
+    """,
 ]
 
+#: Indexes built on first use, by name: sort orders other than date.
+ON_DEMAND_INDEXES = {
+    "message_by_from": "message(mailbox_id, from_name COLLATE NOCASE, from_addr)",
+    "message_by_subject": "message(mailbox_id, subject COLLATE NOCASE)",
+    "message_by_size": "message(mailbox_id, size)",
+}
 
-@dataclass(frozen=True, slots=True)
-class FetchedMessage:
-    """One message as the sync fetched it."""
+
+class FetchedMessage(NamedTuple):
+    """One message as the sync fetched it (a named tuple for the same reason as HeaderSummary)."""
 
     uid: int
     flags: tuple[str, ...]
@@ -258,6 +275,11 @@ class HeaderCache:
             self._db.executemany("DELETE FROM message WHERE mailbox_id=? AND uid=?", rows)
             self._db.execute("COMMIT")
             return before - self.count(mailbox_id)
+
+    def ensure_index(self, name: str) -> None:
+        """Create one of ``ON_DEMAND_INDEXES`` if it does not exist yet (see the migration that dropped them)."""
+        with self._lock:
+            self._db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {ON_DEMAND_INDEXES[name]}")
 
     def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
         """Read-only queries for the message list model (kept in one place: ``core.store.listing``)."""

@@ -20,6 +20,7 @@ class SortKey(str, Enum):
     SIZE = "size"
 
 
+_INDEX = {SortKey.SENDER: "message_by_from", SortKey.SUBJECT: "message_by_subject", SortKey.SIZE: "message_by_size"}
 _ORDER = {
     SortKey.DATE: "date {d}, id {d}",
     SortKey.SENDER: "from_name COLLATE NOCASE {d}, from_addr {d}, id {d}",
@@ -85,6 +86,8 @@ def _ordered_ids(
     cache: HeaderCache, mailbox_id: int, sort: SortKey, descending: bool, search: str, with_uid: bool
 ) -> list:
     order = _ORDER[sort].format(d="DESC" if descending else "ASC")
+    if sort in _INDEX:
+        cache.ensure_index(_INDEX[sort])
     query = fts_query(search)
     if query:
         sql = (
