@@ -10,10 +10,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit
+from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
 
 from sharedclient.cli.context import CliContext
-from sharedclient.core.errors import SecretStoreError
+from sharedclient.core.errors import SecretStoreError, StorageError
 from sharedclient.core.imap.connection import ImapConnection
 from sharedclient.core.imap.session import open_imap
 from sharedclient.core.model import Account
@@ -86,10 +86,11 @@ def build_window(
     data_dir: Path | None = None,
     settings: Callable[[], Settings] | None = None,
 ) -> MainWindow:
+    # The profile's audit trail (written off the GUI thread); a damaged one raises StorageError: refused.
+    audit_log = AuditLog(audit_path(data_dir), profile_name) if data_dir is not None else None
     controller = AccountsController(accounts, imap_connector(creds), cache_in(data_dir))
     window = MainWindow(controller, profile_name, state_dir=data_dir)  # layout + notifications per profile
-    # The profile's audit trail, written off the GUI thread; a damaged one raises StorageError (refused).
-    audit = window_recorder(window, AuditLog(audit_path(data_dir), profile_name)) if data_dir is not None else NO_AUDIT
+    audit = window_recorder(window, audit_log) if audit_log is not None else NO_AUDIT
     controller.audit = window.audit = audit  # type: ignore[attr-defined]
     audit.record("profile.open", details={"via": "window", "accounts": [a.name for a in accounts]})
     if data_dir is not None and settings is not None:
@@ -115,7 +116,11 @@ def run_gui(ctx: CliContext, credentials: CredentialStore | None = None) -> int:
             except SecretStoreError as exc:
                 log.warning("%s", exc.user_message)
                 credentials = session_credentials_by_asking(accounts)
-        window = build_window(accounts, credentials, profile.name, profile.data_dir, profile.load)
+        try:
+            window = build_window(accounts, credentials, profile.name, profile.data_dir, profile.load)
+        except StorageError as exc:  # e.g. a damaged audit trail: refused with its sentence, never bypassed
+            QMessageBox.critical(None, "SharedClient", exc.user_message)
+            raise
         restore_drafts(window)
         window.show()
         with quit_on_signals(app):

@@ -7,11 +7,13 @@ import csv
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from sharedclient.core.dlp import CustomRule
 from sharedclient.core.dlp_policy import DlpPolicy
+from sharedclient.core.errors import StorageError
 from sharedclient.core.model import Account, Endpoint, Identity, Security, SendMode
 from sharedclient.core.secrets import SessionCredentials
 from sharedclient.core.settings import Settings
@@ -155,3 +157,13 @@ def test_activity_view_filters_and_exports(qtbot: QtBot, mail_servers: MailServe
     assert view.status.text().startswith("The audit trail is intact")
     view.close()
     window.close()
+
+
+def test_a_damaged_audit_trail_refuses_the_window_and_is_left_alone(qtbot: QtBot, tmp_path: Path) -> None:
+    garbage = b"not an audit trail, but the only copy\n" * 200
+    audit_path(tmp_path).write_bytes(garbage)
+    with pytest.raises(StorageError) as info:
+        build_window([], SessionCredentials(), "test", tmp_path, lambda: Settings())
+    assert str(audit_path(tmp_path)) in info.value.user_message
+    assert "will not write to it or replace it" in info.value.user_message
+    assert audit_path(tmp_path).read_bytes() == garbage
