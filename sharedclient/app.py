@@ -12,6 +12,7 @@ from pathlib import Path
 from sharedclient import __version__
 from sharedclient.cli import account_cmds, acl_cmds, audit_cmds, profile_cmds, read_cmds
 from sharedclient.cli import identity_cmds, send_cmds
+from sharedclient.cli import dlp_cmds
 from sharedclient.cli import export_cmds, track_cmds
 from sharedclient.cli import teamdesk_cmds
 from sharedclient.cli.context import CliContext
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     track_cmds.register(sub)
     export_cmds.register(sub)
     teamdesk_cmds.register(sub)
+    dlp_cmds.register(sub)
     demo = sub.add_parser("demo", help="start local demo mail servers and open the window on them")
     demo.add_argument("--no-gui", action="store_true", help="start the servers and print how to connect, no window")
     demo.set_defaults(func=None, gui="demo")

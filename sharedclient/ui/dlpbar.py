@@ -70,6 +70,7 @@ class DlpBar(QFrame):
 
     def rescan(self) -> None:
         """Scan subject and body as they are now, with the current identity's actions."""
+        self.justification = None  # the text changed: a reason given for the old text no longer applies
         identity = self.composer.current_identity()  # type: ignore[attr-defined]
         policy = self.guard.policy()
         address = identity.address if identity else ""
