@@ -27,12 +27,14 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
 from sharedclient.core.errors import SharedClientError, StorageError
-from sharedclient.core.store.audit import AuditLog
+from sharedclient.core.model import Account, Identity
+from sharedclient.core.store.audit import AuditLog, audit_path
 
 log = logging.getLogger(__name__)
 
@@ -168,3 +170,21 @@ class AuditRecorder:
 
 
 NO_AUDIT = AuditRecorder(None)
+
+
+def profile_audit(data_dir: Path, profile_name: str) -> AuditRecorder:
+    """A synchronous recorder on a profile's trail; StorageError (refusing the change) when it is damaged."""
+    return AuditRecorder(AuditLog(audit_path(data_dir), profile_name))
+
+
+def record_setup(audit: AuditRecorder, accounts: Iterable[Account], identities: Iterable[Identity]) -> None:
+    """``account.add`` / ``identity.add`` for what a setup (the window's account wizard) saved; closes ``audit``."""
+    with audit:
+        for account in accounts:
+            audit.record("account.add", account=account.name, details={
+                "email": account.email, "username": account.username, "imap": str(account.imap),
+                "smtp": str(account.smtp), "kind": account.kind,
+            })  # fmt: skip
+        for identity in identities:
+            audit.record("identity.add", account=identity.account, target={"identity": identity.address},
+                         details={"mode": identity.mode.value})  # fmt: skip

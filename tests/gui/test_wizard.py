@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWizard
 from pytestqt.qtbot import QtBot
 
+from sharedclient.core.store.audit import AuditLog, audit_path
 from sharedclient.core.autodiscover import Discoverer
 from sharedclient.core.autodiscover.guess import GuessPlan
 from sharedclient.core.autodiscover.srv import SrvRecord
@@ -148,6 +149,11 @@ def test_autoconfig_discovery_through_to_saved_account_and_identities(
     with ProfileDb.for_data_dir(profile.data_dir) as db:
         stored = IdentityCheckStore(db).all()
     assert stored[("alice", "support@example.test", "on-behalf")].status is IdentityStatus.VERIFIED
+    with AuditLog(audit_path(profile.data_dir), profile.name) as trail:  # what Finish changed is audited
+        assert [(e.action, e.account, e.target) for e in trail.entries()] == [
+            ("account.add", "alice", None), ("identity.add", "alice", {"identity": "alice@example.test"}),
+            ("identity.add", "alice", {"identity": "support@example.test"}),
+        ]
 
 
 def test_srv_discovery_from_injected_resolver(qtbot: QtBot, mail_servers: MailServers, tmp_path: Path) -> None:

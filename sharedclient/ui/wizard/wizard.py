@@ -18,6 +18,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QWidget, QWizard
 
+from sharedclient.core.auditing import profile_audit, record_setup
 from sharedclient.core.autodiscover import Discoverer
 from sharedclient.core.errors import SharedClientError
 from sharedclient.core.identities import CheckResult, check_key
@@ -133,6 +134,7 @@ class AccountWizard(QWizard):
         """Save accounts, identities, passwords and the checks' verdicts; SharedClientError on failure."""
         profile, creds = self.context.profile, self.context.credentials
         settings = profile.load()
+        audit = profile_audit(profile.data_dir, profile.name)  # a damaged audit trail refuses the change
         for account, _password in self.result_data.accounts:
             settings = settings.with_account(account)
         for identity in self.result_data.identities:
@@ -147,6 +149,7 @@ class AccountWizard(QWizard):
                 creds.delete(account.name)
             raise
         self.saved = True
+        record_setup(audit, [a for a, _p in self.result_data.accounts], self.result_data.identities)
         try:
             with ProfileDb.for_data_dir(profile.data_dir) as db:
                 store = IdentityCheckStore(db)
