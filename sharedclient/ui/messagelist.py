@@ -25,6 +25,13 @@ SORT_FOR_COLUMN = {1: SortKey.SENDER, 2: SortKey.SUBJECT, 3: SortKey.DATE, 4: So
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 _BOLD = QFont()
 _BOLD.setBold(True)
+_R = Qt.ItemDataRole
+_DISPLAY, _FONT, _DECORATION, _ALIGNMENT, _TOOLTIP, _ACCESSIBLE, _ROW = (
+    int(r) for r in (_R.DisplayRole, _R.FontRole, _R.DecorationRole, _R.TextAlignmentRole, _R.ToolTipRole,
+                     _R.AccessibleTextRole, ROW_ROLE)
+)  # fmt: skip
+_SERVED_ROLES = frozenset((_DISPLAY, _FONT, _DECORATION, _ALIGNMENT, _TOOLTIP, _ACCESSIBLE, _ROW))
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
 
 def human_size(size: int) -> str:
@@ -151,13 +158,16 @@ class MessageListModel(QAbstractTableModel):
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+        # Called for 7 roles of every visible cell on each paint (~450 calls per role for one screen):
+        # roles we never answer return before any lookup, and roles are compared as plain ints.
+        role = int(role)
+        if role not in _SERVED_ROLES or not index.isValid():
             return None
         row = self.row_at(index.row())
         if row is None:
             return None
         col = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role == _DISPLAY:
             if col == 1:
                 return row.from_display
             if col == 2:
@@ -167,21 +177,22 @@ class MessageListModel(QAbstractTableModel):
                 return short_date(row.date)
             if col == 4:
                 return human_size(row.size)
-        elif role == Qt.ItemDataRole.FontRole and not row.seen:
-            return _BOLD
-        elif role == Qt.ItemDataRole.DecorationRole and col == 0:
-            names = status_icons(row)
-            return status_strip(names) if names else None
-        elif role == Qt.ItemDataRole.ToolTipRole:
+        elif role == _FONT:
+            return None if row.seen else _BOLD
+        elif role == _DECORATION:
+            if col == 0:
+                names = status_icons(row)
+                return status_strip(names) if names else None
+        elif role == _ALIGNMENT:
+            return _RIGHT if col == 4 else None
+        elif role == _TOOLTIP:
             if col == 0:
                 return status_words(row)
             if col in (1, 2):
                 return f"{row.from_name} <{row.from_addr}>" if col == 1 else row.subject
-        elif role == Qt.ItemDataRole.AccessibleTextRole and col == 0:
-            return status_words(row)
-        elif role == Qt.ItemDataRole.TextAlignmentRole and col == 4:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        elif role == ROW_ROLE:
+        elif role == _ACCESSIBLE:
+            return status_words(row) if col == 0 else None
+        elif role == _ROW:
             return row
         return None
 

@@ -219,11 +219,6 @@ def server_phase(report: Report, sizes: Sizes, work: Path, send_core: object | N
                       f"longest heartbeat gaps (s after selecting: gap): {worst[stalls.index(max(stalls))]}; "
                       f"the list's reload after the sync took {statistics.median(reloads) * 1000:.0f} ms (median)")
         report.add("ui_stall_max", stalls, value=max(stalls), note="max of runs")
-        frozen = ui_stall(world, work / "gui-frozen", n, freeze_gc=True)
-        shutil.rmtree(work / "gui-frozen", ignore_errors=True)
-        report.info["ui_stall_with_gc_freeze_s"] = frozen.longest
-        report.detail(f"proposal check: with gc.freeze() after start-up the longest gap is {frozen.longest:.3f} s "
-                      f"(GUI sync {frozen.sync_s:.1f} s)")
 
         cold = cold_start_runs(world, cache_path, work, sizes.quick_runs)
         report.add("cold_start", cold)

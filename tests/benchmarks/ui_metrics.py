@@ -18,7 +18,7 @@ from PySide6.QtCore import QEvent, QEventLoop, QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 from sharedclient.core.store.cache import HeaderCache
-from sharedclient.ui.launch import build_window, ensure_app
+from sharedclient.ui.launch import build_window, ensure_app, freeze_startup_heap
 from sharedclient.ui.messagelist import MessageListModel, MessageListView
 from tests.benchmarks.corpus import message_pool, synthetic_rows
 from tests.benchmarks.servers import DOMAIN, SHARED_INBOX, BenchWorld
@@ -142,18 +142,18 @@ class Stall:
     reload_s: float  # the list's reload after the synced signal (MessageListModel.reload: SQL listing + reset)
 
 
-def ui_stall(world: BenchWorld, data_dir: Path, expect: int, *, freeze_gc: bool = False) -> Stall:
+def ui_stall(world: BenchWorld, data_dir: Path, expect: int) -> Stall:
     """Longest heartbeat gap while the real MainWindow syncs the shared INBOX into an empty cache.
 
-    ``freeze_gc`` tries a proposed fix, not what SharedClient does: ``gc.freeze()`` once the window is up,
-    so full collections during the sync no longer traverse the start-up heap (Qt wrappers: ~35-50 ms
-    per collection here, 2-3 of them per 50k-message sync, all holding the GIL).
+    The window is built and shown as ``run_gui`` does it, including ``freeze_startup_heap`` (full
+    collections during the sync then skip the start-up heap; without it they cost 35-55 ms each here).
     """
     app = ensure_app()
     data_dir.mkdir(parents=True, exist_ok=True)
     window = build_window([world.account()], world.credentials(), "bench", data_dir)
     window.resize(1200, 760)
     window.show()
+    freeze_startup_heap()
     synced: list[tuple[str, object, float]] = []
     reloads: list[float] = []
     reload = window.model.reload
@@ -172,8 +172,6 @@ def ui_stall(world: BenchWorld, data_dir: Path, expect: int, *, freeze_gc: bool 
         settle_until = time.monotonic() + 0.5
         wait_until(lambda: time.monotonic() > settle_until, 5, "the window to settle")
 
-        if freeze_gc:
-            gc.freeze()
         ticks: list[float] = []
         heartbeat = QTimer()
         heartbeat.setTimerType(Qt.TimerType.PreciseTimer)
@@ -201,8 +199,7 @@ def ui_stall(world: BenchWorld, data_dir: Path, expect: int, *, freeze_gc: bool 
         worst = sorted(gaps, key=lambda g: -g[1])[:5]
         return Stall(worst[0][1], done - selected, len(window_ticks), worst, reloads[-1] if reloads else 0.0)
     finally:
-        if freeze_gc:
-            gc.unfreeze()
+        gc.unfreeze()  # the next run builds its own window and freezes again
         window.close()
         window.deleteLater()
         app.processEvents()
