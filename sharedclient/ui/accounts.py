@@ -14,8 +14,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from sharedclient.core.account_session import AccountSession
 from sharedclient.core.auditing import NO_AUDIT, AuditRecorder
-from sharedclient.core.errors import SharedClientError
-from sharedclient.core.imap.idle import MailboxChange, MailboxWatcher
+from sharedclient.core.errors import NetworkError, SharedClientError
+from sharedclient.core.imap.idle import MailboxChange, MailboxWatcher, WatchState
 from sharedclient.core.imap.connection import ImapConnection
 from sharedclient.core.imap.sync import SyncCancelled, SyncResult
 from sharedclient.core.model import Account, Folder
@@ -64,6 +64,8 @@ class AccountsController(QObject):
         self._watchers: dict[tuple[str, str], MailboxWatcher] = {}
         #: Given to every session: logins, reads and changes go to the audit trail; closed on shutdown.
         self.audit: AuditRecorder = NO_AUDIT
+        self._interrupted: set[tuple[str, str]] = set()  # syncs cut off by a network failure, resumed when online
+        self._watch_offline: set[tuple[str, str]] = set()  # IDLE watches currently reconnecting
         #: Given to every session (``AccountSession.after_sync``): delivery reports found during sync.
         self.after_sync: Callable[[ImapConnection, str, str], None] | None = None
         self._resync = QTimer(self)
@@ -93,6 +95,9 @@ class AccountsController(QObject):
     def _on_state(self, name: str, state: ConnectionState, detail: str) -> None:
         if state is ConnectionState.ONLINE:
             self._failures[name] = 0
+            for key in [k for k in self._interrupted if k[0] == name]:  # back online: finish what broke off
+                self._interrupted.discard(key)
+                self.sync(*key)
         if state is ConnectionState.OFFLINE and name in self.sessions:
             failures = self._failures.get(name, 0)
             delay = BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS) - 1)]
@@ -139,10 +144,15 @@ class AccountsController(QObject):
         def progress(done: int, total: int) -> None:  # worker thread
             self._bridge.post(lambda: self.sync_progress.emit(name, path, done, total))
 
+        def failed(err: SharedClientError) -> None:
+            if isinstance(err, NetworkError):  # the cache keeps what arrived; the rest comes when back online
+                self._interrupted.add((name, path))
+            self._report(name, err)
+
         self._bridge.when_done(
             session.sync(path, progress, cancel),
             lambda result: self._synced(name, path, result),
-            lambda err: self._report(name, err),
+            failed,
         )
 
     def watch(self, name: str, path: str) -> None:
@@ -154,7 +164,21 @@ class AccountsController(QObject):
         def changed(_change: MailboxChange) -> None:  # watcher thread
             self._bridge.post(lambda: self._on_mailbox_changed(name, path))
 
-        self._watchers[(name, path)] = session.watch(path, changed)
+        def watch_state(state: WatchState, detail: str) -> None:  # watcher thread
+            self._bridge.post(lambda: self._on_watch_state(name, path, state, detail))
+
+        self._watchers[(name, path)] = session.watch(path, changed, on_state=watch_state)
+
+    def _on_watch_state(self, name: str, path: str, state: WatchState, detail: str) -> None:
+        """A dropped IDLE connection shows as "offline, retrying" too (its own backoff reconnects it)."""
+        if name not in self.sessions:
+            return
+        if state is WatchState.OFFLINE:
+            self._watch_offline.add((name, path))
+            self.state_changed.emit(name, ConnectionState.OFFLINE, f"New mail in {path} is not watched: {detail}")
+        elif state is WatchState.WATCHING and (name, path) in self._watch_offline:
+            self._watch_offline.discard((name, path))
+            self.state_changed.emit(name, self.state(name), "")
 
     def unwatch(self, name: str, path: str) -> None:
         watcher = self._watchers.pop((name, path), None)
