@@ -20,6 +20,7 @@ import pytest
 from sharedclient.core.errors import NetworkError, PermissionDenied
 from sharedclient.core.imap import messages
 from sharedclient.core.imap import sync as sync_module
+from sharedclient.core.imap.sync import SyncCancelled
 from sharedclient.core.imap.summary_pool import SummaryPool
 from sharedclient.core.imap.connection import ImapConnection
 from sharedclient.devservers.dovecot import MailUser
@@ -302,13 +303,15 @@ def test_revoked_rights_take_effect_at_the_next_folder_refresh(
 def test_connection_cut_mid_fetch_fails_the_job_and_the_next_sync_resumes(
     imap_server: ImapServer, fresh_user: MailUser, session_for: SessionFor
 ) -> None:
-    count = 5000  # three FETCH batches: the first is stored (progress) while the second is read
+    # Four FETCH batches of 2000: when the first is stored (progress) the second has been read and the
+    # third is on its way (pipelined); the fourth is only asked for later, so the cut lands inside the answers.
+    count = 7000
     fill(imap_server, fresh_user, count)
     with RewritingProxy("127.0.0.1", imap_server.dovecot.imap_tls_port) as proxy:
         session = session_for(fresh_user, proxy.port)
         armed = threading.Event()
 
-        def progress(done: int, total: int) -> None:  # first batch stored: cut inside the third
+        def progress(done: int, total: int) -> None:
             if not armed.is_set():
                 armed.set()
                 proxy.cut_after(30_000)
@@ -322,6 +325,25 @@ def test_connection_cut_mid_fetch_fails_the_job_and_the_next_sync_resumes(
         result = session.sync("INBOX").result(60)  # a new job reconnects by itself
         assert (result.fetched, result.total) == (count - kept, count)
         assert proxy.connections == 2
+        assert session.cache.uids(mailbox.id) == list(range(1, count + 1))
+
+
+def test_a_cancelled_sync_keeps_what_arrived_and_the_connection_stays_in_step(
+    imap_server: ImapServer, fresh_user: MailUser, session_for: SessionFor
+) -> None:
+    count = 7000  # four pipelined FETCH batches: cancelling after the first leaves one answer in flight
+    fill(imap_server, fresh_user, count)
+    with RewritingProxy("127.0.0.1", imap_server.dovecot.imap_tls_port) as proxy:
+        session = session_for(fresh_user, proxy.port)
+        cancel = threading.Event()
+        with pytest.raises(SyncCancelled, match=r"cancelled after \d+ of 7000 messages"):
+            session.sync("INBOX", lambda done, total: cancel.set(), cancel).result(60)
+        mailbox = session.cache.mailbox("INBOX")
+        kept = session.cache.count(mailbox.id)
+        assert 0 < kept < count and mailbox.synced_at is None
+        # The answer still in flight was read to its end: the same connection serves the next commands.
+        assert session.folders().result(30) and session.sync("INBOX").result(60).total == count
+        assert proxy.connections <= 2  # the folder list uses a short-lived connection of its own
         assert session.cache.uids(mailbox.id) == list(range(1, count + 1))
 
 

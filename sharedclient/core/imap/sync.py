@@ -21,7 +21,7 @@ from imapclient.exceptions import IMAPClientError
 from sharedclient.core.errors import PermissionDenied, ProtocolError, SharedClientError
 from sharedclient.core.imap.connection import ImapConnection
 from sharedclient.core.imap.fetchparse import RawFetch, parse_sequence_set, uid_ranges
-from sharedclient.core.imap.fetchstream import uid_fetch
+from sharedclient.core.imap.fetchstream import pipelined_uid_fetch, uid_fetch
 from sharedclient.core.imap.headers import LIST_FIELDS, HeaderSummary
 from sharedclient.core.imap.summary_pool import MIN_MESSAGES, SummaryPool
 from sharedclient.core.imap.session import server_reason, server_text
@@ -132,28 +132,29 @@ def sync_mailbox(
         if progress is not None:
             progress(fetched, len(new_uids))
 
-    # Pipelined: batch n is summarised (in a helper process for big syncs) while batch n+1 is read and
-    # batch n-1 stored; see summary_pool.
+    # Pipelined: the server prepares batch n+1 and batch n is summarised (in a helper process for big
+    # syncs) while batch n-1 is stored; see fetchstream and summary_pool.
+    chunks = [uid_ranges(new_uids[start : start + batch]) for start in range(0, len(new_uids), batch)]
+    cancelled = False
     with SummaryPool(parallel=len(new_uids) >= MIN_MESSAGES) as pool:
         pending: tuple[list[RawFetch], Future[list[HeaderSummary]]] | None = None
-        for start in range(0, len(new_uids), batch):
-            if cancel is not None and cancel.is_set():
+        answers = pipelined_uid_fetch(client._imap, chunks, items)  # noqa: SLF001 - see fetchstream
+        try:
+            for records in answers:
+                summaries = pool.submit([r.literal or b"" for r in records])
                 if pending is not None:
-                    store(*pending)
-                raise SyncCancelled(f"Sync of “{path}” was cancelled after {fetched} of {len(new_uids)} messages.")
-            chunk = new_uids[start : start + batch]
-            try:
-                records = list(uid_fetch(client._imap, uid_ranges(chunk), items))  # noqa: SLF001 - see fetchstream
-            except BaseException:
-                if pending is not None:
-                    store(*pending)  # what arrived before the failure stays cached; the next sync resumes
-                raise
-            summaries = pool.submit([r.literal or b"" for r in records])
+                    done, pending = pending, None
+                    store(*done)
+                pending = (records, summaries)
+                if cancel is not None and cancel.is_set():
+                    cancelled = True
+                    break
+        finally:
+            answers.close()  # reads the answer still in flight, if any
             if pending is not None:
-                store(*pending)
-            pending = (records, summaries)
-        if pending is not None:
-            store(*pending)
+                store(*pending)  # what arrived before a failure or a cancel stays cached; the next sync resumes
+    if cancelled:
+        raise SyncCancelled(f"Sync of “{path}” was cancelled after {fetched} of {len(new_uids)} messages.")
 
     cache.mark_synced(state.id, uidvalidity, server_modseq)
     return SyncResult(path, fetched, updated, vanished, time.monotonic() - started, reset, cache.count(state.id))
