@@ -24,8 +24,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from sharedclient.core.mime.filenames import safe_filename
 from sharedclient.core.mime.render import RenderedMessage, raw_fallback, render_message
 from sharedclient.ui.messagelist import human_size
+from sharedclient.ui.palette import muted, tone
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +100,8 @@ class MessageView(QWidget):
 
         self.remote_bar = QFrame()
         self.remote_bar.setObjectName("remoteContentBar")
-        self.remote_bar.setStyleSheet("#remoteContentBar { background: #fff8e1; border: 1px solid #ffe082; }")
+        self.remote_bar.setStyleSheet(  # a light bar with its own dark text: readable in light and dark themes
+            "#remoteContentBar { background: #fff8e1; border: 1px solid #ffe082; } #remoteContentBar QLabel { color: #3e2723; }")
         bar = QHBoxLayout(self.remote_bar)
         bar.setContentsMargins(8, 4, 8, 4)
         self.remote_label = QLabel()
@@ -122,7 +125,7 @@ class MessageView(QWidget):
 
         self.problem_label = QLabel()
         self.problem_label.setWordWrap(True)
-        self.problem_label.setStyleSheet("color: #8d6e63")
+        self.problem_label.setStyleSheet(f"color: {tone('warning', self)}")
         self.problem_label.hide()
 
         self.browser = SafeBrowser()
@@ -189,7 +192,7 @@ class MessageView(QWidget):
         h = r.headers
         rows = [("From", r.sender_view)] + [(k, h[k]) for k in ("To", "Cc", "Reply-To", "Date") if h.get(k)]
         table = "".join(
-            f"<tr><td style='color:#666;padding-right:8px'>{k}:</td><td>{html.escape(_short(v))}</td></tr>"
+            f"<tr><td style='color:{muted(self)};padding-right:8px'>{k}:</td><td>{html.escape(_short(v))}</td></tr>"
             for k, v in rows
         )
         self.header_label.setText(f"<b style='font-size:larger'>{html.escape(_short(h.get('Subject') or '(no subject)'))}</b>"
@@ -218,7 +221,8 @@ class MessageView(QWidget):
         self.problem_label.setText("This message is malformed; it is shown as best it can be. " + " ".join(r.problems[:3]))
         self.attachments.clear()
         for att in r.attachments:
-            item = QListWidgetItem(f"📎 {att.filename}  ({att.content_type}, {human_size(att.size)})")
+            # The name it will be saved under: no path, no U+202E turning "fdp.exe" into "exe.pdf" on screen.
+            item = QListWidgetItem(f"📎 {safe_filename(att.filename)}  ({att.content_type}, {human_size(att.size)})")
             item.setData(256, att)
             self.attachments.addItem(item)
         self.attachments.setVisible(bool(r.attachments))

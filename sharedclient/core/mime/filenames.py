@@ -12,7 +12,10 @@ from pathlib import Path
 from sharedclient.core.errors import StorageError
 
 MAX_NAME_BYTES = 200
-_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+_RESERVED = {
+    "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
+    *(f"COM{i}" for i in (*range(1, 10), "¹", "²", "³")), *(f"LPT{i}" for i in (*range(1, 10), "¹", "²", "³")),
+}  # fmt: skip
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
 
 
@@ -22,11 +25,11 @@ def safe_filename(name: str, fallback: str = "attachment") -> str:
     # Drop bidirectional controls (U+202E makes "exe.pdf" look like "fdp.exe") and other format chars.
     name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cf", "Cc", "Cs", "Co"))
     name = name.replace("\\", "/").rsplit("/", 1)[-1]  # keep only the last component of any path
-    name = _UNSAFE.sub("_", name).strip(" .")
+    name = " ".join(_UNSAFE.sub("_", name).split()).strip(" .")  # "invoice.pdf      .exe" hides nothing
     stem, dot, ext = name.rpartition(".")
     if not dot:
         stem, ext = name, ""
-    if stem.split(".")[0].upper() in _RESERVED or name.upper() in _RESERVED:
+    if stem.split(".")[0].strip().upper() in _RESERVED or name.upper() in _RESERVED:
         stem = "_" + stem
     name = f"{stem}.{ext}" if ext else stem
     while len(name.encode("utf-8")) > MAX_NAME_BYTES:
@@ -47,7 +50,7 @@ def unique_path(folder: Path, name: str) -> Path:
         stem, ext = base, ""
     candidate = folder / base
     n = 2
-    while candidate.exists():
+    while os.path.lexists(candidate):  # lexists: a dangling symlink is taken too, and never followed
         candidate = folder / (f"{stem} ({n}).{ext}" if ext else f"{stem} ({n})")
         n += 1
     if candidate.resolve().parent != folder:
@@ -57,13 +60,19 @@ def unique_path(folder: Path, name: str) -> Path:
 
 def save_attachment(folder: Path, name: str, data: bytes) -> Path:
     """Write ``data`` to a new file in ``folder`` (never overwriting); return where it went."""
-    path = unique_path(folder, name)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except FileExistsError:  # lost a race with another writer: pick the next free name
-        return save_attachment(folder, name, data)
-    except OSError as exc:
-        raise StorageError(f"Could not save {path.name} in {folder}: {exc.strerror or exc}.") from exc
+    if not folder.is_dir():
+        raise StorageError(f"Could not save “{safe_filename(name)}”: the folder {folder} does not exist.")
+    for _attempt in range(100):
+        path = unique_path(folder, name)
+        try:  # O_EXCL|O_NOFOLLOW: never an existing file, never through a symlink planted meanwhile
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+            break
+        except FileExistsError:  # lost a race with another writer: pick the next free name
+            continue
+        except OSError as exc:
+            raise StorageError(f"Could not save {path.name} in {folder}: {exc.strerror or exc}.") from exc
+    else:
+        raise StorageError(f"Could not find a free name for “{safe_filename(name)}” in {folder}.")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
