@@ -14,6 +14,13 @@ final "." of DATA the row records ``phase='final-dot'``. A row found in ``sendin
 therefore either safe to send again (no final dot: the server discarded it when the connection dropped) or
 *uncertain* (it may have been delivered): uncertain rows become ``failed`` with a sentence saying so and are
 only resent when the person asks (``outbox retry``). We prefer asking over ever sending twice.
+
+The guarantee, then (``tests/faults/test_kill_send.py`` kills a real sending process at each point):
+exactly once for a crash anywhere except between the final dot and the committed 250; there, at most
+once, never silent (history ``uncertain``, outbox ``failed`` with :data:`UNCERTAIN_AFTER_CRASH`). Closing
+that window would need the server to say whether it has the message, which SMTP cannot; the Sent copy
+does not help, since we append it only after the 250. A crash after the 250 resends nothing: the copy is
+saved later (``append_copy`` looks for the Message-ID first, so it is not saved twice).
 """
 
 from __future__ import annotations
