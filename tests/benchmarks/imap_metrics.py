@@ -100,7 +100,7 @@ class Split:
     """Where an initial sync's time goes (one instrumented run of the real ``sync_mailbox``)."""
 
     total: float = 0.0
-    fetch: float = 0.0  # fetchstream.uid_fetch: waiting for, reading, framing and parsing the answer
+    fetch: float = 0.0  # fetchstream.pipelined_uid_fetch: waiting for, reading, framing, parsing answers
     summarise: float = 0.0  # summarising header blocks, or (helper process) waiting for it to finish a batch
     sqlite: float = 0.0  # HeaderCache.insert_messages, FTS5 trigger included
     sqlite_without_fts: float = 0.0  # the same rows into a cache without the FTS trigger (for comparison)
@@ -114,7 +114,7 @@ class Split:
 def _instrumented(split: Split) -> Iterator[list[tuple[int, list]]]:
     """Wrap the sync module's helpers with timers (restored afterwards); yields the inserted batches."""
     batches: list[tuple[int, list]] = []
-    originals = {name: getattr(sync_module, name) for name in ("uid_fetch", "SummaryPool")}
+    originals = {name: getattr(sync_module, name) for name in ("pipelined_uid_fetch", "SummaryPool")}
     original_insert = HeaderCache.insert_messages
 
     class TimedPool(originals["SummaryPool"]):  # type: ignore[misc, valid-type]
@@ -137,16 +137,19 @@ def _instrumented(split: Split) -> Iterator[list[tuple[int, list]]]:
             return future
 
     def timed_fetch(*args, **kwargs):  # type: ignore[no-untyped-def]
-        records = originals["uid_fetch"](*args, **kwargs)
-        while True:  # a generator: time each step of it, not the caller's work between steps
-            started = time.perf_counter()
-            try:
-                record = next(records)
-            except StopIteration:
+        answers = originals["pipelined_uid_fetch"](*args, **kwargs)
+        try:
+            while True:  # a generator: time each step of it, not the caller's work between steps
+                started = time.perf_counter()
+                try:
+                    batch = next(answers)
+                except StopIteration:
+                    split.fetch += time.perf_counter() - started
+                    return
                 split.fetch += time.perf_counter() - started
-                return
-            split.fetch += time.perf_counter() - started
-            yield record
+                yield batch
+        finally:
+            answers.close()
 
     def insert(self: HeaderCache, mailbox_id: int, messages):  # type: ignore[no-untyped-def]
         batches.append((mailbox_id, list(messages)))
@@ -154,7 +157,7 @@ def _instrumented(split: Split) -> Iterator[list[tuple[int, list]]]:
         original_insert(self, mailbox_id, messages)
         split.sqlite += time.perf_counter() - started
 
-    sync_module.uid_fetch = timed_fetch  # type: ignore[attr-defined]
+    sync_module.pipelined_uid_fetch = timed_fetch  # type: ignore[attr-defined]
     sync_module.SummaryPool = TimedPool  # type: ignore[attr-defined]
     HeaderCache.insert_messages = insert  # type: ignore[method-assign]
     try:
