@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sharedclient.cli.audit_cmds import audit_recorder
 from sharedclient.cli.context import CliContext
+from sharedclient.cli.track_cmds import refuse_on_collision, reply_collisions
 from sharedclient.core.auditing import NO_AUDIT, AuditRecorder
 from sharedclient.core.errors import NotFoundError, UsageError
 from sharedclient.core.identities import choose_reply_identity, find_identity, own_identity, permitted_identities
@@ -58,6 +59,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     orig.add_argument("--forward-message", metavar="ACCOUNT:MAILBOX:UID", help="forward this message with its attachments")
     send.add_argument("--reply-all", action="store_true", help="with --reply-to-message: also To and Cc of the original")
     send.add_argument("--dsn", action="store_true", help="ask for delivery status notifications")
+    send.add_argument("--receipt", action="store_true", help="ask for a read receipt (Disposition-Notification-To)")
+    send.add_argument("--send-anyway", action="store_true",
+                      help="reply even if a teammate already answered or claimed the message")
     send.add_argument("--dlp-justify", metavar="REASON",
                       help="why this message may go out although a data-loss rule warns (audited; never passes a block)")
     send.set_defaults(func=cmd_send)
@@ -170,6 +174,7 @@ def build_message(ctx: CliContext, args: argparse.Namespace, settings: Settings,
         bcc=tuple(parse_mailbox_list(args.bcc)),
         attachments=(*message.attachments, *attachments),
         request_dsn=True if args.dsn else None,
+        request_receipt=args.receipt,
     )
     return message, ref
 
@@ -193,6 +198,10 @@ def cmd_send(ctx: CliContext, args: argparse.Namespace) -> int:
         settings = profile.load()
         with ProfileDb.for_data_dir(profile.data_dir) as db, contextlib.closing(audit_recorder(ctx)) as audit:
             message, ref = build_message(ctx, args, settings, db)
+            if ref is not None and ref.kind == "reply" and not args.send_anyway:
+                found = reply_collisions(ctx, settings, ref, message.identity)  # cli.track_cmds
+                if found:
+                    return refuse_on_collision(ctx, found)
             worker = _worker(ctx, db, settings, audit)
             try:
                 report = worker.send(message, original=ref, justification=args.dlp_justify).result()

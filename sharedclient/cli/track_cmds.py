@@ -1,21 +1,31 @@
 """``sharedclient track scan|show`` (delivery reports, read receipts) and ``claim``/``release`` (team state).
 
 ``sync`` already records reports it finds in an INBOX; ``track scan`` does it on request for any mailbox.
-``claim`` exits 0 when the message is yours, 4 when someone else holds it (scripts can branch on that).
+``claim`` exits 0 when the message is yours, 4 when someone else holds it (scripts can branch on that);
+``send --reply-to-message`` also exits 4, sending nothing, when a teammate answered or claimed the original.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from sharedclient.cli.context import CliContext
 from sharedclient.cli.read_cmds import open_session, split_mailbox, table
 from sharedclient.core.errors import NotFoundError
 from sharedclient.core.imap.claims import claim, release
+from sharedclient.core.imap.collision import Collision, baseline, check
 from sharedclient.core.imap.connection import ImapConnection
+from sharedclient.core.imap.discovery import classify, read_namespaces
 from sharedclient.core.imap.messages import resolve_folder
+from sharedclient.core.imap.sent_copy import choose_sent_folder, sent_candidates
+from sharedclient.core.imap.session import open_imap
+from sharedclient.core.model import Identity
+from sharedclient.core.settings import Settings
+from sharedclient.core.store.outbox import OriginalRef
 from sharedclient.core.store.history import SendHistory
 from sharedclient.core.store.profile_db import ProfileDb
 from sharedclient.core.tracking.matcher import DeliveryTracker, summary
@@ -98,3 +108,33 @@ def cmd_release(ctx: CliContext, args: argparse.Namespace) -> int:
         ).result()
     ctx.out(f"Released (held by {', '.join(held)})." if held else "Nobody held this message.")
     return 0
+
+
+def reply_collisions(ctx: CliContext, settings: Settings, ref: OriginalRef, identity: Identity) -> list[Collision]:
+    """For ``send --reply-to-message`` in a shared mailbox: who answered or claimed the original already.
+
+    A command line has no "composer opened" moment, so everything counts: the \\Answered flag, a claim by
+    someone else, and replies by someone else in the team's Sent folder (by the trace header).
+    """
+    account = settings.account(ref.account)
+    password = ctx.credentials().get(account.name, "imap")
+    if password is None:
+        return []
+    conn = ImapConnection(open_imap(account, password))
+    try:
+        _, owner = classify(ref.path, read_namespaces(conn.client), account)
+        if owner is None and account.kind != "shared":
+            return []  # a personal mailbox: no teammates
+        base = replace(baseline(conn, ref.path, ref.uid), flags=(), modseq=None, opened_at=0.0)
+        team = replace(identity, mailbox_owner=owner, sent_folder=None) if owner else identity  # the team's Sent
+        target = choose_sent_folder(sent_candidates(conn.client, account, team), team)
+        return check(conn, base, account.email, None if target.warning else target.path)
+    finally:
+        conn.close()
+
+
+def refuse_on_collision(ctx: CliContext, found: Sequence[Collision]) -> int:
+    for c in found:
+        print(f"sharedclient: {c.sentence}", file=ctx.stderr)
+    print("sharedclient: not sent; to reply anyway, add --send-anyway.", file=ctx.stderr)
+    return EXIT_HELD_BY_OTHER

@@ -41,6 +41,8 @@ def outgoing_from_draft(
         subject=draft.subject,
         body=draft.body,
         attachments=tuple(AttachmentFile.from_path(p) for p in draft.attachments),
+        request_dsn=draft.request_dsn,
+        request_receipt=draft.request_receipt,
     )
     if original is not None and kind == "reply":
         refs = (*original.references, *((original.message_id,) if original.message_id else ()))

@@ -33,6 +33,8 @@ class Draft:
     attachments: tuple[str, ...] = ()  # file paths
     in_reply_to: str = ""  # ACCOUNT:PATH:UID of the original, for replies and forwards
     reply_kind: str = ""  # "", "reply", "reply-all", "forward"
+    request_dsn: bool | None = None  # delivery reports: None = as the identity says (ui.tracking toggles)
+    request_receipt: bool = False  # ask for a read receipt
     updated_at: float = 0.0
 
     @property

@@ -2,8 +2,8 @@
 
 Messages are fetched in UID chunks with BODY.PEEK (exporting marks nothing as read) and written as the
 server holds them, byte for byte: an archive must be a faithful copy. mbox uses the stdlib ``mailbox``
-module (mboxrd-style "From " quoting, one "From " line per message with the envelope sender and
-INTERNALDATE); ``.eml`` files are named ``<uid> <subject>.eml`` with a filename that is safe on every
+module (LF line ends, body lines starting with "From " quoted as ">From ", one "From " line per message with
+the envelope sender and INTERNALDATE, the flags in Status/X-Status); ``.eml`` files are named ``<uid> <subject>.eml`` with a filename that is safe on every
 system. The target must not exist yet (an mbox) or be empty (a folder): nothing is overwritten.
 """
 
@@ -59,6 +59,23 @@ def _subject(raw: bytes) -> str:
         return ""
 
 
+def _mbox_entry(raw: bytes, when: object, flags: Sequence[bytes | str]) -> bytes:
+    """The message as bytes with its "From " line and Status/X-Status headers in front.
+
+    Bytes, not a ``mailbox.mboxMessage``: handing the module a parsed message makes it re-serialise the
+    MIME structure (delivery reports came out different), while bytes are written as they are, with only
+    the mbox "From " quoting and LF line ends.
+    """
+    stamp = when.timestamp() if isinstance(when, datetime) else time.time()
+    names = {f.decode() if isinstance(f, bytes) else str(f) for f in flags}
+    status = ("R" if "\\Seen" in names else "") + "O"
+    x_status = ("A" if "\\Answered" in names else "") + ("F" if "\\Flagged" in names else "")
+    head = f"From {_from_line_sender(raw)} {time.asctime(time.gmtime(stamp))}\nStatus: {status}\n"
+    if x_status:
+        head += f"X-Status: {x_status}\n"
+    return head.encode("ascii", "replace") + raw.replace(b"\r\n", b"\n")
+
+
 def export_messages(
     conn: ImapConnection,
     path: str,
@@ -92,13 +109,7 @@ def export_messages(
                 raw = bytes(item[b"BODY[]"])
                 when = item.get(b"INTERNALDATE")
                 if box is not None:
-                    msg = mailbox.mboxMessage(raw)
-                    stamp = when.timestamp() if isinstance(when, datetime) else time.time()
-                    msg.set_from(_from_line_sender(raw), time.gmtime(stamp))
-                    flags = {f.decode() if isinstance(f, bytes) else str(f) for f in item.get(b"FLAGS", ())}
-                    msg.set_flags(("R" if "\\Seen" in flags else "") + ("A" if "\\Answered" in flags else "")
-                                  + ("F" if "\\Flagged" in flags else ""))  # fmt: skip
-                    box.add(msg)
+                    box.add(_mbox_entry(raw, when, item.get(b"FLAGS", ())))
                 else:
                     name = safe_filename(f"{uid:06d} {_subject(raw)}".strip()[:120], fallback=f"{uid:06d}") + ".eml"
                     unique_path(target, name).write_bytes(raw)

@@ -54,6 +54,7 @@ from sharedclient.core.identities import (
     own_identity,
 )
 from sharedclient.core.imap.answered import mark_original
+from sharedclient.core.imap.claims import release_after_send
 from sharedclient.core.imap.sent_copy import append_copy, choose_sent_folder, sent_candidates
 from sharedclient.core.imap.session import close_imap, open_imap
 from sharedclient.core.mime.compose import ComposedMessage, OutgoingMessage, compose, team_copy
@@ -475,6 +476,7 @@ class SendWorker:
     def _mark_original(self, original: OriginalRef, client: IMAPClient, account: Account, settings: Settings) -> list[str]:
         if original.account == account.name:
             note = mark_original(client, original.path, original.uid, original.kind)
+            release_after_send(client, original.path, original.uid, account.email)  # the answer ends the claim
             return [note] if note else []
         try:
             other = settings.account(original.account)
@@ -484,6 +486,7 @@ class SendWorker:
             return [f"The original message was not marked: {exc.user_message}"]
         try:
             note = mark_original(other_client, original.path, original.uid, original.kind)
+            release_after_send(other_client, original.path, original.uid, other.email)
         finally:
             close_imap(other_client)
         return [note] if note else []

@@ -154,6 +154,7 @@ class Composer(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(attach_button)
         buttons.addWidget(remove_button)
+        self.button_row = buttons  # features add their buttons here (ui.teamdesk: Templates…, Save as template…)
         buttons.addStretch(1)
         buttons.addWidget(self.send_button)
         layout = QVBoxLayout(self)

@@ -29,6 +29,8 @@ from sharedclient.core.store.audit import AuditLog, audit_path
 from sharedclient.core.secrets import CredentialStore, SessionCredentials
 from sharedclient.core.auditing import NO_AUDIT
 from sharedclient.ui.accounts import AccountsController, CacheFactory, ConnectFactory, memory_cache
+from sharedclient.ui.collisions import install_collision_guard
+from sharedclient.ui.tracking import install_composer_options
 from sharedclient.ui.activity import window_recorder
 from sharedclient.ui.icons import icon
 from sharedclient.ui.mainwindow import MainWindow
@@ -99,6 +101,8 @@ def build_window(
         controller.after_sync = sync_hook(DeliveryTracker(worker.history.db))  # reports found during sync
         window.sending = SendController(worker, DraftStore(data_dir / "drafts"), settings, window)
         window.sending.notice.connect(lambda text: window.statusBar().showMessage(text, 20000))
+        install_composer_options(window.sending)  # Delivery report / Read receipt toggles (ui.tracking)
+        install_collision_guard(window)  # "a teammate answered meanwhile" before a reply goes out (ui.collisions)
         window._update_actions()  # noqa: SLF001
     if data_dir is not None:  # opened per change, so a damaged audit trail blocks changes, not the window
         window.audit_factory = lambda: AuditLog(audit_path(data_dir), profile_name)  # type: ignore[attr-defined]

@@ -124,12 +124,14 @@ class MainWindow(MessageCommands, QMainWindow):
         from sharedclient.ui.permissions import install_access_menu  # Mailbox → Permissions…, Access review…
         from sharedclient.ui.claims import install_claim_menu
         from sharedclient.ui.statistics import install_statistics_menu
+        from sharedclient.ui.tracking import install_tracking
         from sharedclient.ui.activity import install_activity_menu
 
         install_access_menu(self)
         self.notifier: MailNotifier = install_notifications_menu(self, self.state_dir)  # tray, Mailbox → Notify
         install_claim_menu(self)  # Message → Claim / Release Claim (ui.claims)
         install_statistics_menu(self)  # View → Statistics… (ui.statistics)
+        install_tracking(self)  # report line and read-receipt question in the reading pane (ui.tracking)
         install_activity_menu(self)  # View → Activity… (ui.activity): the audit trail
 
     def menu(self, key: str) -> QMenu:

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 class SendController(QObject):
     notice = Signal(str)  # "queued, retrying…", "the copy went to your personal Sent because…"
+    composer_opened = Signal(object, object)  # Composer, the Original it answers or None (ui.teamdesk hooks in)
     def __init__(self, worker: SendWorker, drafts: DraftStore, settings: Callable[[], Settings],
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -45,6 +46,8 @@ class SendController(QObject):
         self._bridge = MainThreadBridge(self)
         self.composers: list[Composer] = []
         self._originals: dict[str, Original] = {}  # draft id -> the message it answers or forwards
+        #: A gate before queueing: returns True when it holds the send and will call send() again itself.
+        self.before_send: Callable[[Composer, Draft], bool] | None = None
 
     # -- identities --------------------------------------------------------------------------------
 
@@ -100,6 +103,7 @@ class SendController(QObject):
         install_dlp(composer, self.worker.guard)  # findings bar and highlights (ui.dlpbar)
         composer.closed.connect(lambda draft_id, c=composer: self._forget(c, draft_id))
         self.composers.append(composer)
+        self.composer_opened.emit(composer, original)
         composer.show()
         return composer
 
@@ -117,6 +121,8 @@ class SendController(QObject):
         return outgoing_from_draft(draft, self._settings(), self._originals.get(draft.id))
 
     def send(self, composer: Composer, draft: Draft) -> None:
+        if self.before_send is not None and self.before_send(composer, draft):
+            return  # held (ui.collisions: "a teammate answered meanwhile"); it calls send() again to go on
         try:
             message, original = self.outgoing(draft)
             future = self.worker.send(message, original=original, justification=take_justification(composer))

@@ -11,6 +11,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -26,9 +27,11 @@ from sharedclient.core.model import Folder, Section
 from sharedclient.devservers.dovecot import MailUser
 from tests.conftest import addr
 from tests.integration.readpath import message
+from tests.integration.test_send_path import history, ok, run, setup_profile
+from tests.memory_keyring import MemoryKeyring
 
 if TYPE_CHECKING:
-    from tests.conftest import ImapServer
+    from tests.conftest import ImapServer, MailServers
 
 TEAM_RIGHTS = "lrswipkxte"
 
@@ -94,6 +97,21 @@ def test_two_simultaneous_claims_exactly_one_wins(imap_server: ImapServer, team:
     assert holders(server_flags(imap_server, team)) == []
 
 
+def test_without_condstore_colliding_claims_withdraw_and_one_retry_wins(imap_server: ImapServer, team: str) -> None:
+    """A server without a working compare-and-set: both keywords land; both withdraw; a retry settles it."""
+    path = f"shared/{team}/INBOX"
+    barrier = threading.Barrier(2, timeout=20)
+    with connection(imap_server, "alice") as a, connection(imap_server, "bob") as b:
+        a.enabled = b.enabled = (False, False)  # as if CONDSTORE were not offered: plain STORE, then read back
+        fa, fb = folder_of(a, path), folder_of(b, path)
+        with ThreadPoolExecutor(2) as pool:
+            ra = pool.submit(claim, a, fa, 1, addr("alice"), before_store=barrier.wait)
+            rb = pool.submit(claim, b, fb, 1, addr("bob"), before_store=barrier.wait)
+            results = [ra.result(), rb.result()]
+    assert sum(r.won for r in results) == 1, results
+    assert len(holders(server_flags(imap_server, team))) == 1
+
+
 def test_claim_is_disabled_with_the_reason_without_w(imap_server: ImapServer) -> None:
     path = f"shared/{addr('support')}/INBOX"  # bob has lrs only
     with connection(imap_server, "bob") as conn:
@@ -141,3 +159,30 @@ def test_no_collision_for_own_changes_or_old_replies(imap_server: ImapServer, te
         base = collision.baseline(alice, inbox, 1)
         assert claim(alice, folder_of(alice, inbox), 1, addr("alice")).won  # her own claim
         assert collision.check(alice, base, addr("alice"), sent) == []
+
+
+def test_cli_reply_refuses_when_a_teammate_answered_and_sending_releases_the_claim(
+    tmp_path: Path, mail_servers: MailServers, team: str, memory_keyring: MemoryKeyring
+) -> None:
+    inbox, sent = f"shared/{team}/INBOX", f"shared/{team}/Sent"
+    setup_profile(tmp_path, mail_servers, "alice")
+    with connection(mail_servers, "alice") as alice:
+        assert claim(alice, folder_of(alice, inbox), 1, addr("alice")).won
+    reply_to = ("send", "--reply-to-message", f"work:{inbox}:1", "--from", addr("alice"), "--body", "Called you.")
+    out = ok(tmp_path, *reply_to)  # her own claim is no collision; the answer ends it
+    assert out.startswith("Sent from")
+    flags = server_flags(mail_servers, team)
+    assert "\\Answered" in flags and holders(flags) == []
+
+    with mail_servers.imap("bob") as bob:  # bob answers too; alice's next reply is held back
+        bob.append(sent, f"{SENT_BY_HEADER}: {addr('bob')}\r\nIn-Reply-To: <call-{team}>\r\n\r\nx\r\n".encode())
+        bob.select_folder(inbox)
+        bob.add_flags([1], [b"$Claimed-bob"])
+    code, out, err = run(tmp_path, *reply_to)
+    assert code == 4 and out == ""
+    assert f"sharedclient: {addr('bob')} already answered this message at " in err
+    assert "sharedclient: bob claimed this message.\n" in err
+    assert "--send-anyway" in err
+    assert len(history(tmp_path)) == 1  # nothing was sent
+    assert ok(tmp_path, *reply_to, "--send-anyway").startswith("Sent from")
+    assert len(history(tmp_path)) == 2

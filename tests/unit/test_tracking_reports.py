@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
+from dataclasses import replace
 from pathlib import Path
 
 from sharedclient.core.store.history import HistoryEntry, SendHistory
@@ -120,3 +123,52 @@ def test_match_by_envid_then_message_id_and_final_states_win(tmp_path: Path) -> 
         unknown = parse_report(DSN.replace(b"sc7", b"sc99999").replace(b"<orig-7@", b"<nobody@"))
         assert unknown is not None and tracker.record(unknown) is None
         assert set(tracker.states_for([other, ours])) == {other, ours}
+
+
+ASKING = (b"Return-Path: <dana@customer.test>\r\nFrom: Dana <dana@customer.test>\r\nTo: support@example.test\r\n"
+          b"Subject: =?utf-8?q?R=C3=BCckfrage?=\r\nMessage-ID: <ask-1@customer.test>\r\n"
+          b"Disposition-Notification-To: Dana <dana@customer.test>\r\n\r\nHello\r\n")  # fmt: skip
+
+
+def test_receipt_request_and_the_receipt_we_would_send(tmp_path: Path) -> None:
+    from sharedclient.core.model import Identity, SendMode
+    from sharedclient.core.tracking.mdn import build_receipt, load_policy, receipt_request, save_policy
+
+    request = receipt_request(ASKING)
+    assert request is not None
+    assert (request.address, request.message_id, request.subject, request.suspicious) == (
+        "dana@customer.test", "<ask-1@customer.test>", "Rückfrage", False)
+    harvest = receipt_request(ASKING.replace(b"Disposition-Notification-To: Dana <dana@customer.test>",
+                                             b"Disposition-Notification-To: list@collector.test"))  # fmt: skip
+    assert harvest is not None and harvest.suspicious
+    assert receipt_request(b"Subject: x\r\n\r\nbody") is None
+    assert receipt_request(ASKING.replace(b"Dana <dana@customer.test>\r\n\r\n", b"not an address\r\n\r\n")) is None
+
+    support = Identity("support@example.test", "Support", "work", SendMode.SEND_AS)
+    alice = Identity("alice@example.test", "Alice", "work")
+    composed = build_receipt(ASKING, support, alice)
+    assert composed.recipients == ("dana@customer.test",) and composed.envelope_from == "support@example.test"
+    assert composed.raw.isascii() and b"\r\n" in composed.raw and b"\n" not in composed.raw.replace(b"\r\n", b"")
+    report = parse_report(composed.raw)  # what the customer's client (and our own matcher) reads back
+    assert report is not None and report.kind == "mdn"
+    assert report.original_message_id == "<ask-1@customer.test>"
+    assert report.results[0].recipient == "support@example.test" and report.results[0].state == "displayed"
+    parsed = email.message_from_bytes(composed.raw, policy=email.policy.default)
+    assert parsed["Subject"] == "Read: Rückfrage" and parsed["In-Reply-To"] == "<ask-1@customer.test>"
+
+    assert load_policy(tmp_path) == "ask"
+    save_policy(tmp_path, "never")
+    assert load_policy(tmp_path) == "never"
+
+
+def test_asking_for_a_receipt_puts_the_identity_in_disposition_notification_to() -> None:
+    from sharedclient.core.mime.addresses import make_address
+    from sharedclient.core.mime.compose import OutgoingMessage, compose
+    from sharedclient.core.model import Identity, SendMode
+
+    support = Identity("support@example.test", "Support", "work", SendMode.SEND_AS)
+    alice = Identity("alice@example.test", "Alice", "work")
+    message = OutgoingMessage(support, to=(make_address("", "dana@customer.test"),), subject="Hi", body="x")
+    assert b"Disposition-Notification-To" not in compose(message, alice).raw
+    raw = compose(replace(message, request_receipt=True), alice).raw
+    assert b"\r\nDisposition-Notification-To: support@example.test\r\n" in raw

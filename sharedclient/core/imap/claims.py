@@ -14,10 +14,13 @@ otherwise :func:`claim_unavailable` says why, and the GUI/CLI show that instead 
 from __future__ import annotations
 
 import imaplib
+import random
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from sharedclient.core.errors import NotFoundError, PermissionDenied, ProtocolError
@@ -27,6 +30,7 @@ from sharedclient.core.imap.sync import _enable_extensions
 from sharedclient.core.model import Folder
 
 PREFIX = "$Claimed-"
+ATTEMPTS = 5
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -97,22 +101,31 @@ def _flags_and_modseq(conn: ImapConnection, uid: int, condstore: bool) -> tuple[
 
 
 def _conditional_store(conn: ImapConnection, uid: int, modseq: int, op: str, keyword: str) -> bool:
-    """``UID STORE uid (UNCHANGEDSINCE modseq) op (keyword)``; False when the server answered [MODIFIED]."""
+    """``UID STORE uid (UNCHANGEDSINCE modseq) op (keyword)``; False when the server answered [MODIFIED].
+
+    The verdict is in the *tagged* reply ("OK [MODIFIED 7] Conditional store failed"), which imaplib's
+    ``uid()`` does not return, hence ``_simple_command``.
+    """
     imap = conn.client._imap  # noqa: SLF001 - imapclient has no UNCHANGEDSINCE modifier
-    typ, data = imap.uid("STORE", str(uid), f"(UNCHANGEDSINCE {modseq})", f"{op}FLAGS.SILENT", f"({keyword})")
+    typ, data = imap._simple_command(  # noqa: SLF001
+        "UID", "STORE", str(uid), f"(UNCHANGEDSINCE {modseq})", f"{op}FLAGS.SILENT", f"({keyword})"
+    )
+    imap.untagged_responses.pop("FETCH", None)
     text = b" ".join(d for d in data if isinstance(d, bytes)) if data else b""
     if typ != "OK":
         raise ProtocolError(f"The server refused the claim: {text.decode('utf-8', 'replace')}.")
-    imap.untagged_responses.pop("FETCH", None)
     return b"[MODIFIED" not in text.upper()
 
 
 def claim(
     conn: ImapConnection, folder: Folder, uid: int, user: str, *, before_store: Callable[[], object] | None = None
 ) -> ClaimResult:
-    """Claim message ``uid`` for ``user``; exactly one of several simultaneous claimers wins (CONDSTORE).
+    """Claim message ``uid`` for ``user``; exactly one of several simultaneous claimers wins.
 
-    ``before_store`` runs between reading the flags and the STORE (tests use it to make claims collide).
+    Belt and braces: after a successful STORE the flags are read back, and if another claim landed too
+    (a server whose compare-and-set let both through, or no CONDSTORE at all) ours is withdrawn and the
+    claim retried after a short random pause — so at most one claim ever stands, and a retry settles it.
+    ``before_store`` runs between reading the flags and the first STORE (tests use it to make claims collide).
     """
     reason = claim_unavailable(folder.rights, None)
     if reason:
@@ -124,32 +137,34 @@ def claim(
         raise PermissionDenied(reason)
     keyword = claim_keyword(user)
     me = keyword[len(PREFIX):]
-    flags, modseq = _flags_and_modseq(conn, uid, condstore)
-    held = holders(flags)
-    if held == [me]:
-        return ClaimResult(True, (me,), "You already hold this message.")
-    if held:
-        return ClaimResult(False, tuple(held), f"{', '.join(held)} already holds this message.")
-    if before_store is not None:
-        before_store()
-    if condstore and modseq is not None:
-        won = _conditional_store(conn, uid, modseq, "+", keyword)
+    for attempt in range(ATTEMPTS):
+        flags, modseq = _flags_and_modseq(conn, uid, condstore)
+        held = holders(flags)
+        if held == [me]:
+            return ClaimResult(True, (me,), "You already hold this message.")
+        if held:
+            text = "already holds this message" if attempt == 0 else "claimed this message a moment before you"
+            return ClaimResult(False, tuple(held), f"{', '.join(held)} {text}.")
+        if attempt == 0 and before_store is not None:
+            before_store()
+        if condstore and modseq is not None:
+            if not _conditional_store(conn, uid, modseq, "+", keyword):
+                flags, _ = _flags_and_modseq(conn, uid, condstore)
+                held = holders(flags)
+                if held:
+                    return ClaimResult(False, tuple(held), f"{', '.join(held)} claimed this message a moment before you.")
+                continue  # another change (say \Seen) moved the MODSEQ: read again and retry
+        else:
+            conn.client.add_flags([uid], [keyword], silent=True)
         flags, _ = _flags_and_modseq(conn, uid, condstore)
         held = holders(flags)
-        if won and me in held:
-            return ClaimResult(True, tuple(held), "You hold this message now; teammates see it as yours.")
-        others = [h for h in held if h != me] or ["someone else"]
-        return ClaimResult(False, tuple(held), f"{', '.join(others)} claimed this message a moment before you.")
-    conn.client.add_flags([uid], [keyword], silent=True)
-    flags, _ = _flags_and_modseq(conn, uid, condstore)
-    held = holders(flags)
-    if held == [me]:
-        return ClaimResult(True, (me,), "You hold this message now; teammates see it as yours.")
-    conn.client.remove_flags([uid], [keyword], silent=True)
-    if me not in held:
-        raise PermissionDenied("The server did not keep the claim (no permission to set tags here).")
-    others = [h for h in held if h != me]
-    return ClaimResult(False, tuple(others), f"{', '.join(others)} claimed this message at the same time; try again.")
+        if held == [me]:
+            return ClaimResult(True, (me,), "You hold this message now; teammates see it as yours.")
+        if me not in held:
+            raise PermissionDenied("The server did not keep the claim (no permission to set tags here).")
+        conn.client.remove_flags([uid], [keyword], silent=True)  # two claims stand: withdraw, then retry
+        time.sleep(random.uniform(0.02, 0.2))
+    return ClaimResult(False, (), "Several people claimed this message at the same time; please try again.")
 
 
 def release(conn: ImapConnection, folder: Folder, uid: int, user: str, *, everyone: bool = False) -> tuple[str, ...]:
@@ -170,9 +185,13 @@ def release(conn: ImapConnection, folder: Folder, uid: int, user: str, *, everyo
     return tuple(held)
 
 
-def release_after_send(client: object, path: str, uid: int, user: str) -> None:
-    """Drop the sender's own claim once the reply went out (the mailbox is already selected read-write)."""
+def release_after_send(client: IMAPClient, path: str, uid: int, user: str) -> None:
+    """Drop the sender's own claim once the reply or forward went out; quietly nothing without the right."""
     try:
-        client.remove_flags([uid], [claim_keyword(user)], silent=True)  # type: ignore[attr-defined]
-    except (IMAPClientError, ValueError):
+        keyword = claim_keyword(user)
+        client.select_folder(path)
+        flags = client.get_flags([uid]).get(uid, ())
+        if keyword.encode() in flags or keyword in flags:
+            client.remove_flags([uid], [keyword], silent=True)
+    except (IMAPClientError, ValueError, OSError):
         pass

@@ -113,13 +113,14 @@ def check(conn: ImapConnection, base: Baseline, me: str, sent_path: str | None =
         now = _flags(data, base.uid) if base.uid in data else base.flags
         my_name = me.split("@", 1)[0].lower()
         new_claims = [h for h in holders(now) if h.lower() != my_name and h not in holders(base.flags)]
+        since = " after you started your reply" if base.opened_at else ""  # 0: no composer (the command line)
         for who in new_claims:
-            found.append(Collision("claimed", who, None, f"{who} claimed this message after you started your reply."))
+            found.append(Collision("claimed", who, None, f"{who} claimed this message{since}."))
         answered_now = "\\Answered" in now and "\\Answered" not in base.flags
         replies = _replies_in_sent(conn, sent_path, base, me) if sent_path else []
         found.extend(replies)
         if answered_now and not replies:
-            found.append(Collision("answered", "", None, "Someone marked this message as answered after you started your reply."))
+            found.append(Collision("answered", "", None, f"Someone marked this message as answered{since}."))
     except IMAPClientError as exc:
         log.info("collision check on %s failed: %s", base.path, exc)
     return found

@@ -88,6 +88,7 @@ class OutgoingMessage:
     references: tuple[str, ...] = ()
     quote: str = ""
     request_dsn: bool | None = None  # None: as the identity says
+    request_receipt: bool = False  # Disposition-Notification-To (RFC 8098) with the identity's address
 
 
 @dataclass(frozen=True)
@@ -230,6 +231,8 @@ def compose(
         msg["In-Reply-To"] = in_reply_to[0]
     if references:
         msg["References"] = " ".join(references)
+    if message.request_receipt:  # receipts come back to the identity (for Send As: the team's INBOX)
+        msg["Disposition-Notification-To"] = strict_addr_spec(ident.address)
     text = _body_text(message)
     msg.set_content(text, subtype="plain", charset="utf-8", cte=_text_cte(text))
     for attachment in message.attachments:
