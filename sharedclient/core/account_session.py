@@ -9,13 +9,16 @@ state without waiting for the next sync.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
 
 from sharedclient.core.auditing import NO_AUDIT, AuditRecorder
-from sharedclient.core.errors import AuthError, PermissionDenied, SharedClientError
+from sharedclient.core.errors import AuthError, PermissionDenied, SharedClientError, StorageError
 from sharedclient.core.imap import messages
 from sharedclient.core.imap.connection import ImapConnection
 from sharedclient.core.imap.discovery import discover_folders
@@ -25,6 +28,18 @@ from sharedclient.core.imap.sync import examine, Progress, SyncResult, sync_mail
 from sharedclient.core.model import Account, Folder
 from sharedclient.core.store.cache import HeaderCache
 from sharedclient.core.worker import STALE_AFTER, AccountWorker, StateListener
+
+
+@dataclass(frozen=True)
+class DisplayBody:
+    """The bytes fetched for display; ``raw`` holds only the start of the message when ``total`` is larger."""
+
+    raw: bytes
+    total: int
+
+    @property
+    def complete(self) -> bool:
+        return len(self.raw) >= self.total
 
 
 class AccountSession:
@@ -136,6 +151,48 @@ class AccountSession:
             self.cache.store_body(mailbox_id, uid, raw)
             self._record_read(path, uid, raw)
             return raw
+
+        return self.worker.submit(job)
+
+    def message_for_display(self, path: str, uid: int, size: int, limit: int | None) -> Future[DisplayBody]:
+        """What the reading pane shows: the whole message, or only its first ``limit`` bytes when the
+        header cache says it is bigger (a 200 MB message must not be held in memory just to be read)."""
+        if limit is None or size <= limit:
+            whole: Future[DisplayBody] = Future()
+
+            def done(f: Future[bytes]) -> None:
+                exc = f.exception()
+                if exc is not None:
+                    whole.set_exception(exc)
+                else:
+                    raw = f.result()
+                    whole.set_result(DisplayBody(raw, len(raw)))
+
+            self.message_body(path, uid).add_done_callback(done)
+            return whole
+
+        def job(conn: ImapConnection) -> DisplayBody:
+            prefix, total = messages.fetch_prefix(conn, path, uid, limit)
+            self._record_read(path, uid, prefix)
+            return DisplayBody(prefix, total)
+
+        return self.worker.submit(job)
+
+    def save_message(self, path: str, uid: int, target: Path) -> Future[Path]:
+        """Stream the raw message into the new file ``target`` in 1 MB pieces (never overwrites)."""
+
+        def job(conn: ImapConnection) -> Path:
+            try:
+                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+            except OSError as exc:
+                raise StorageError(f"Could not save the message as {target}: {exc.strerror or exc}.") from exc
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    messages.copy_to_file(conn, path, uid, out)
+            except BaseException:
+                target.unlink(missing_ok=True)
+                raise
+            return target
 
         return self.worker.submit(job)
 

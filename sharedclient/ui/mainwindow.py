@@ -82,6 +82,8 @@ class MainWindow(MessageCommands, QMainWindow):
         self.view.show_source_requested.connect(self._show_source)
         self.view.load_remote_requested.connect(self._load_remote)
         self.view.save_attachment_requested.connect(self._save_attachment)
+        self.view.load_whole_requested.connect(self._load_whole)
+        self.view.save_message_requested.connect(self._save_message)
         self.choose_folder = lambda: QFileDialog.getExistingDirectory(self, self.tr("Save attachment in"))
 
         list_box = QWidget()
@@ -265,15 +267,15 @@ class MainWindow(MessageCommands, QMainWindow):
             return
         session = self.controller.sessions[folder.account]
         self.controller._bridge.when_done(  # noqa: SLF001
-            session.message_body(folder.path, row.uid),
-            lambda raw, uid=row.uid: self._show_body(uid, raw),
+            session.message_for_display(folder.path, row.uid, row.size, self.view.display_limit),
+            lambda body, uid=row.uid: self._show_body(uid, body.raw, body.total),
             lambda err: self.report_error(err, folder.account),
         )
 
-    def _show_body(self, uid: int, raw: bytes) -> None:
+    def _show_body(self, uid: int, raw: bytes, total: int | None = None) -> None:
         if self._selected_uid() != uid:
             return
-        self.view.show_message(raw)
+        self.view.show_message(raw, total)
         row = self.list_view.currentIndex().data(ROW_ROLE)
         folder = self.current
         if row is not None and folder is not None and not row.seen and allowed("toggle_read", folder)[0]:

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QInputDialog, QPlainTextEdit
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QPlainTextEdit
 
 from sharedclient.core.errors import SharedClientError
 from sharedclient.core.imap.messages import DeleteOutcome
 from sharedclient.core.account_session import message_id_of
-from sharedclient.core.mime.filenames import save_attachment
+from sharedclient.core.mime.filenames import safe_filename, save_attachment, unique_path
 from sharedclient.core.mime.render import Attachment, attachment_payload
 from sharedclient.core.model import Folder
 from sharedclient.core.remote import fetch_images
@@ -67,6 +67,36 @@ class MessageCommands(_Base):
             audit.record("attachment.save", account=self.current.account, target={"mailbox": self.current.path,
                          "message_id": message_id_of(self.view.raw or b""), "filename": attachment.filename},
                          details={"saved_as": str(path)})  # fmt: skip
+
+    def choose_save_path(self, suggested: str) -> str:
+        return QFileDialog.getSaveFileName(self, self.tr("Save message as"), suggested, "E-mail (*.eml)")[0]
+
+    def _load_whole(self) -> None:
+        """The reading pane showed only the start of a big message; the person asked for all of it."""
+        row, folder = self.list_view.currentIndex().data(ROW_ROLE), self.current
+        if row is None or folder is None:
+            return
+        self.view.load_whole_button.setEnabled(False)
+        self.controller._bridge.when_done(  # noqa: SLF001
+            self.controller.sessions[folder.account].message_body(folder.path, row.uid),
+            lambda raw, uid=row.uid: self.view.show_message(raw) if self._selected_uid() == uid else None,
+            lambda err: self.report_error(err, folder.account),
+        )
+
+    def _save_message(self) -> None:
+        """Stream the whole message to a file without holding it in memory (never overwriting a file)."""
+        row, folder = self.list_view.currentIndex().data(ROW_ROLE), self.current
+        if row is None or folder is None:
+            return
+        chosen = self.choose_save_path(safe_filename(f"{row.subject or 'message'}.eml"))
+        if not chosen:
+            return
+        target = unique_path(Path(chosen).parent, Path(chosen).name)
+        self.controller._bridge.when_done(  # noqa: SLF001
+            self.controller.sessions[folder.account].save_message(folder.path, row.uid, target),
+            lambda path: self.statusBar().showMessage(self.tr("Saved as %1").replace("%1", str(path)), 10000),
+            lambda err: self.report_error(err, folder.account),
+        )
 
     def _toggle_flag(self, flag: str, action: str) -> None:
         folder = self.current
@@ -164,6 +194,10 @@ class MessageCommands(_Base):
 
     def _reply(self, reply_all: bool = False, forward: bool = False) -> None:
         row = self.list_view.currentIndex().data(ROW_ROLE)
+        if row is not None and self.view.partial:  # a reply or forward from a cut-off copy would lose its end
+            self.statusBar().showMessage(self.tr("This message is shown only in part: choose “Load whole "
+                                                 "message” first, then reply or forward."), 10000)
+            return
         if self.sending is None or self.current is None or row is None or not self.view.raw:
             return
         try:

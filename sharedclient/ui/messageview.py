@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from sharedclient.core.mime.filenames import safe_filename
-from sharedclient.core.mime.render import RenderedMessage, raw_fallback, render_message
+from sharedclient.core.mime.render import DISPLAY_LIMIT, RenderedMessage, raw_fallback, render_message
 from sharedclient.ui.messagelist import human_size
 from sharedclient.ui.palette import muted, tone
 
@@ -84,11 +84,16 @@ class MessageView(QWidget):
     save_attachment_requested = Signal(object)  # Attachment
     load_remote_requested = Signal(object)  # list of image URLs
     message_changed = Signal()  # another message (or none) is shown: the notes panel follows it
+    load_whole_requested = Signal()  # a message shown only in part: fetch and show all of it
+    save_message_requested = Signal()  # a message shown only in part: stream all of it to a file
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("messageView")
         self.raw: bytes = b""
+        self.total = 0  # the message's whole size; more than len(raw) when only its start was fetched
+        #: Bytes of a message fetched for display at most; bigger ones show their start and a notice.
+        self.display_limit: int | None = DISPLAY_LIMIT
         self.rendered: RenderedMessage | None = None
         self.prefer_html = False
 
@@ -142,12 +147,41 @@ class MessageView(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.problem_label)
         layout.addWidget(self.remote_bar)
+        layout.addWidget(self._build_partial_bar())
         layout.addWidget(self.browser, 1)
         layout.addWidget(self.attachments)
         self.clear()
 
+    def _build_partial_bar(self) -> QFrame:
+        self.partial_bar = QFrame()
+        self.partial_bar.setObjectName("partialMessageBar")
+        self.partial_bar.setStyleSheet(
+            "#partialMessageBar { background: #e3f2fd; border: 1px solid #90caf9; } #partialMessageBar QLabel { color: #0d47a1; }")
+        bar = QHBoxLayout(self.partial_bar)
+        bar.setContentsMargins(8, 4, 8, 4)
+        self.partial_label = QLabel()
+        self.partial_label.setWordWrap(True)
+        bar.addWidget(self.partial_label, 1)
+        self.load_whole_button = QPushButton(self.tr("Load whole message"))
+        self.load_whole_button.setObjectName("loadWhole")
+        self.load_whole_button.clicked.connect(self.load_whole_requested)
+        bar.addWidget(self.load_whole_button)
+        self.save_message_button = QPushButton(self.tr("Save message as…"))
+        self.save_message_button.setObjectName("saveMessage")
+        self.save_message_button.clicked.connect(self.save_message_requested)
+        bar.addWidget(self.save_message_button)
+        self.partial_bar.hide()
+        return self.partial_bar
+
+    @property
+    def partial(self) -> bool:
+        """Only the start of the message is here: its attachments and a reply need all of it."""
+        return self.total > len(self.raw)
+
     def clear(self) -> None:
         self.raw = b""
+        self.total = 0
+        self.partial_bar.hide()
         self.rendered = None
         self.header_label.setText("")
         self.browser.clear()
@@ -159,11 +193,22 @@ class MessageView(QWidget):
         self.source_button.setEnabled(False)
         self.message_changed.emit()
 
-    def show_message(self, raw: bytes) -> None:
+    def show_message(self, raw: bytes, total: int | None = None) -> None:
+        """Show ``raw``; with ``total`` > len(raw) it is only the start of a bigger message."""
         self.raw = raw
+        self.total = max(total or 0, len(raw))
         self.browser.remote_images = {}
         self.rendered = _render(raw)
         self._fill()
+        if self.partial:
+            self.partial_label.setText(
+                self.tr("This message is %1, so only its first %2 are shown. Its attachments and replying need "
+                        "the whole message.").replace("%1", human_size(self.total)).replace("%2", human_size(len(raw)))
+            )
+            self.load_whole_button.setEnabled(True)
+            self.attachments.hide()  # they would be cut off: never offered for saving
+            self.problem_label.hide()  # the cut itself looks like a broken message: not the sender's fault
+        self.partial_bar.setVisible(self.partial)
         self.message_changed.emit()
 
     def _request_remote(self) -> None:
@@ -225,4 +270,4 @@ class MessageView(QWidget):
             item = QListWidgetItem(f"📎 {safe_filename(att.filename)}  ({att.content_type}, {human_size(att.size)})")
             item.setData(256, att)
             self.attachments.addItem(item)
-        self.attachments.setVisible(bool(r.attachments))
+        self.attachments.setVisible(bool(r.attachments) and not self.partial)

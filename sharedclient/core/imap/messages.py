@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import imaplib
 from collections.abc import Sequence
+from typing import BinaryIO
 from dataclasses import dataclass
 
 from imapclient import IMAPClient
@@ -65,6 +66,38 @@ def fetch_body(conn: ImapConnection, path: str, uid: int) -> bytes:
     if item is None or b"BODY[]" not in item:
         raise NotFoundError(f"Message {uid} is no longer in “{path}” (deleted or moved by someone else).")
     return bytes(item[b"BODY[]"])
+
+
+def _partial(item: dict[bytes, object]) -> bytes | None:
+    for key, value in item.items():  # imapclient names a partial body b"BODY[]<0>"
+        if key.startswith(b"BODY[]"):
+            return bytes(value) if value is not None else b""  # type: ignore[arg-type]
+    return None
+
+
+def fetch_prefix(conn: ImapConnection, path: str, uid: int, limit: int) -> tuple[bytes, int]:
+    """The first ``limit`` bytes of a message and its whole size: a huge message is never read whole."""
+    _select(conn, path, readonly=True)
+    item = conn.client.fetch([uid], [b"RFC822.SIZE", f"BODY.PEEK[]<0.{limit}>".encode()]).get(uid)
+    data = _partial(item) if item is not None else None
+    if item is None or data is None:
+        raise NotFoundError(f"Message {uid} is no longer in “{path}” (deleted or moved by someone else).")
+    return data, int(item.get(b"RFC822.SIZE", len(data)))  # type: ignore[call-overload]
+
+
+def copy_to_file(conn: ImapConnection, path: str, uid: int, out: BinaryIO, chunk: int = 1 << 20) -> int:
+    """Write the raw message to ``out`` in ``chunk``-sized partial fetches; return the bytes written."""
+    _select(conn, path, readonly=True)
+    offset = 0
+    while True:
+        item = conn.client.fetch([uid], [f"BODY.PEEK[]<{offset}.{chunk}>".encode()]).get(uid)
+        data = _partial(item) if item is not None else None
+        if data is None:
+            raise NotFoundError(f"Message {uid} is no longer in “{path}” (deleted or moved by someone else).")
+        out.write(data)
+        offset += len(data)
+        if len(data) < chunk:
+            return offset
 
 
 # -- looking things up ---------------------------------------------------------------------------

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 DISPLAY_HEADERS = ("From", "Sender", "To", "Cc", "Reply-To", "Date", "Subject", "Message-ID")
 ADDRESS_HEADERS = frozenset({"From", "Sender", "To", "Cc", "Reply-To"})
+DISPLAY_LIMIT = 8 * 1024 * 1024  # bytes of a message fetched for the reading pane; the rest on request
 MAX_TEXT = 2_000_000  # characters of a body shown; bigger bodies are cut with a notice
 MAX_HTML = 1_000_000  # characters of HTML sanitized and shown (nh3 needs ~0.3 s per MB)
 MAX_HTML_TO_TEXT = 60_000  # html2text needs ~5 s per MB: an HTML-only body beyond this is cut for the text view
@@ -288,6 +289,6 @@ def attachment_payload(raw: bytes, index: int) -> bytes:
 
 
 __all__ = [
-    "Attachment", "RenderedMessage", "render_message", "raw_fallback", "attachment_payload", "sender_view",
+    "DISPLAY_LIMIT", "Attachment", "RenderedMessage", "render_message", "raw_fallback", "attachment_payload", "sender_view",
     "walk_parts", "EmailMessage",
 ]  # fmt: skip
