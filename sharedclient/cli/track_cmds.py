@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from sharedclient.cli.audit_cmds import open_audit
 from sharedclient.cli.context import CliContext
 from sharedclient.cli.read_cmds import open_session, split_mailbox, table
 from sharedclient.core.errors import NotFoundError
@@ -29,6 +30,7 @@ from sharedclient.core.store.outbox import OriginalRef
 from sharedclient.core.store.history import SendHistory
 from sharedclient.core.store.profile_db import ProfileDb
 from sharedclient.core.tracking.matcher import DeliveryTracker, summary
+from sharedclient.core.tracking.mdn import POLICIES, load_policy, save_policy
 from sharedclient.core.tracking.scan import ScanResult, scan_reports
 
 EXIT_HELD_BY_OTHER = 4
@@ -44,6 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     show.add_argument("id", type=int, metavar="HISTORY_ID")
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=cmd_show)
+    receipts = tsub.add_parser("receipts", help="show or set whether SharedClient offers to send read receipts")
+    receipts.add_argument("--policy", choices=POLICIES, help="ask: offer Send receipt / Ignore; never: do not offer")
+    receipts.set_defaults(func=cmd_receipts)
 
     for name, helptext in (("claim", "claim a message for yourself in a shared mailbox"),
                            ("release", "release your claim on a message")):  # fmt: skip
@@ -86,6 +91,18 @@ def cmd_show(ctx: CliContext, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_receipts(ctx: CliContext, args: argparse.Namespace) -> int:
+    data_dir = ctx.profile().data_dir
+    if args.policy:
+        save_policy(data_dir, args.policy)
+        with open_audit(ctx) as audit:
+            audit.record("settings.receipts", details={"policy": args.policy})
+    policy = load_policy(data_dir)
+    ctx.out("Read receipts: " + ("SharedClient asks you each time; nothing is sent without your click."
+                                 if policy == "ask" else "never sent; requests are shown but not offered."))
+    return 0
+
+
 def cmd_claim(ctx: CliContext, args: argparse.Namespace) -> int:
     name, path = split_mailbox(ctx, args.mailbox)
     with open_session(ctx, name) as session:
@@ -95,6 +112,8 @@ def cmd_claim(ctx: CliContext, args: argparse.Namespace) -> int:
             return claim(conn, resolve_folder(conn, account, path), args.uid, account.email)
 
         result = session.worker.submit(job).result()
+        session.audit.record("message.claim", account=name, target={"mailbox": path, "uid": args.uid},
+                             result="ok" if result.won else "held", details={"holders": list(result.holders)})  # fmt: skip
     ctx.out(result.message)
     return 0 if result.won else EXIT_HELD_BY_OTHER
 
@@ -106,6 +125,8 @@ def cmd_release(ctx: CliContext, args: argparse.Namespace) -> int:
         held = session.worker.submit(
             lambda conn: release(conn, resolve_folder(conn, account, path), args.uid, account.email, everyone=args.everyone)
         ).result()
+        session.audit.record("message.release", account=name, target={"mailbox": path, "uid": args.uid},
+                             details={"held_by": list(held), "everyone": args.everyone})  # fmt: skip
     ctx.out(f"Released (held by {', '.join(held)})." if held else "Nobody held this message.")
     return 0
 

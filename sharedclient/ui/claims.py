@@ -72,12 +72,16 @@ class ClaimCommands(QObject):
 
         def job(conn: ImapConnection) -> str:
             current = resolve_folder(conn, account, path)
+            target = {"mailbox": path, "uid": uid}
             if release_it:
                 held = release(conn, current, uid, account.email)
                 message = self.tr("Claim released.") if held else self.tr("Nobody held this message.")
+                session.audit.record("message.release", account=account.name, target=target, details={"held_by": list(held)})
             else:
-                self.last_result = claim(conn, current, uid, account.email)
-                message = self.last_result.message
+                self.last_result = result = claim(conn, current, uid, account.email)
+                message = result.message
+                session.audit.record("message.claim", account=account.name, target=target,
+                                     result="ok" if result.won else "held", details={"holders": list(result.holders)})  # fmt: skip
             flags = conn.client.fetch([uid], ["FLAGS"]).get(uid, {}).get(b"FLAGS", ())
             names = tuple(f.decode() if isinstance(f, bytes) else str(f) for f in flags)
             session.cache.update_flags(session.cache.mailbox(path).id, [(uid, names, None)])

@@ -14,13 +14,14 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QCheckBox, QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from sharedclient.core.errors import SharedClientError
 from sharedclient.core.identities import choose_reply_identity, own_identity
 from sharedclient.core.mime.reply import read_original
 from sharedclient.core.tracking.matcher import DeliveryTracker
-from sharedclient.core.tracking.mdn import MDN_SENT, build_receipt, load_policy, receipt_request
+from sharedclient.core.tracking.mdn import MDN_SENT, build_receipt, load_policy, receipt_request, save_policy
 from sharedclient.core.tracking.reports import Report, describe, parse_report
 from sharedclient.ui.messagelist import ROW_ROLE
 
@@ -88,6 +89,20 @@ class TrackingCommands:
         self.bar.send_button.clicked.connect(lambda: self.answer(send=True))
         self.bar.ignore_button.clicked.connect(lambda: self.answer(send=False))
         self._raw = b""
+        self.policy_action = QAction(window.tr("Offer to Send Read &Receipts"), window)
+        self.policy_action.setObjectName("receiptPolicyAction")
+        self.policy_action.setCheckable(True)
+        self.policy_action.setChecked(load_policy(window.state_dir) == "ask")
+        self.policy_action.setEnabled(window.state_dir is not None)
+        self.policy_action.setStatusTip(window.tr("Off: read-receipt requests are shown, but never answered."))
+        self.policy_action.toggled.connect(self.set_policy)
+        window.menu("message").addAction(self.policy_action)
+
+    def set_policy(self, offer: bool) -> None:
+        if self.window.state_dir is None:
+            return
+        save_policy(self.window.state_dir, "ask" if offer else "never")
+        self.show_for(self._raw)
 
     def _row(self):  # type: ignore[no-untyped-def]
         return self.window.list_view.currentIndex().data(ROW_ROLE)

@@ -99,3 +99,17 @@ def test_statistics_view_chart_and_summary(qtbot: QtBot, tmp_path: Path) -> None
     view.close()
     db.close()
     cache.close()
+
+
+def test_view_menu_opens_statistics(qtbot: QtBot) -> None:
+    from sharedclient.ui.accounts import AccountsController
+    from sharedclient.ui.mainwindow import MainWindow
+
+    window = MainWindow(AccountsController([], lambda account: None), "test")  # type: ignore[arg-type,return-value]
+    qtbot.addWidget(window)
+    assert window.statistics_action in window.menu("view").actions()
+    window.statistics_action.trigger()
+    view = window._statistics_view  # noqa: SLF001
+    qtbot.addWidget(view)
+    assert view.isVisible() and view.summary.text() == "0 received, 0 sent. No unusual days."
+    view.close()

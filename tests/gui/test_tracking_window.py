@@ -75,6 +75,11 @@ def test_report_line_and_read_receipt_with_consent(qtbot: QtBot, mail_servers: M
         assert bar.isVisible() and bar.send_button.isVisible() and bar.ignore_button.isVisible()
         assert bar.label.text() == "The sender asks for a read receipt (to dana@customer.test)."
         window.grab().save("/tmp/track-receipt-question.png")
+        window.tracking.policy_action.setChecked(False)  # Message → Offer to Send Read Receipts, off
+        assert bar.isVisible() and not bar.send_button.isVisible() and "never to send read receipts" in bar.label.text()
+        assert (tmp_path / "tracking.json").read_text() == '{"receipts": "never"}'
+        window.tracking.policy_action.setChecked(True)
+        assert bar.send_button.isVisible()
         time.sleep(0.5)
         with mail_servers.imap("sink") as sink:  # nothing was sent just by opening the message
             sink.select_folder("INBOX", readonly=True)
@@ -117,7 +122,8 @@ def test_reply_collision_dialog_and_receipt_toggle(qtbot: QtBot, mail_servers: M
         dsn, receipt = composer.tracking_options
         assert not dsn.isChecked() and not receipt.isChecked()  # the identity does not ask for DSN by default
         receipt.click()
-        assert composer.current_draft().request_receipt
+        dsn.click()
+        assert composer.current_draft().request_receipt and composer.current_draft().request_dsn is True
         qtbot.waitUntil(lambda: window.collisions._baselines[id(composer)][2].done(), timeout=10000)  # noqa: SLF001
 
         time.sleep(1.1)  # the teammate's copy is newer than the composer (INTERNALDATE has whole seconds)
@@ -146,5 +152,14 @@ def test_reply_collision_dialog_and_receipt_toggle(qtbot: QtBot, mail_servers: M
         [sent] = window.sending.worker.history.query()
         delivered = parse(wait_for(mail_servers, "sink", "INBOX", sent.message_id))
         assert delivered["Disposition-Notification-To"] == "support@example.test"
+        # The Delivery report toggle asked for a DSN: the success report reaches support@ and the window's
+        # own sync turns the history entry to "delivered".
+        tracker = DeliveryTracker(window.sending.worker.history.db)
+        deadline = time.monotonic() + 20
+        while not tracker.states(sent.id):
+            assert time.monotonic() < deadline, mail_servers.postfix.log_tail()
+            window.refresh()
+            qtbot.wait(400)
+        assert [(s.recipient, s.state) for s in tracker.states(sent.id)] == [("olga@customer.test", "delivered")]
     finally:
         window.close()

@@ -186,3 +186,39 @@ def test_cli_reply_refuses_when_a_teammate_answered_and_sending_releases_the_cla
     assert len(history(tmp_path)) == 1  # nothing was sent
     assert ok(tmp_path, *reply_to, "--send-anyway").startswith("Sent from")
     assert len(history(tmp_path)) == 2
+
+
+def test_claim_and_release_from_the_command_line_are_audited(
+    tmp_path: Path, mail_servers: MailServers, team: str, memory_keyring: MemoryKeyring
+) -> None:
+    setup_profile(tmp_path, mail_servers, "alice")
+    ok(tmp_path, "profile", "create", "bob")
+    code, _, err = run(tmp_path, "--profile", "bob", "account", "add", "work", "--email", addr("bob"),
+                       "--imap", f"127.0.0.1:{mail_servers.dovecot.imap_tls_port}", "--smtp", "127.0.0.1:1",
+                       "--ca-file", str(mail_servers.certs.ca_pem), "--password-stdin", stdin="bob-secret-pw\n")  # fmt: skip
+    assert code == 0, err  # a second profile in the same keyring: bob at the next desk
+    alice, box = tmp_path, f"work:shared/{team}/INBOX"
+
+    def as_bob(*argv: str) -> tuple[int, str, str]:
+        return run(tmp_path, "--profile", "bob", *argv)
+    assert ok(alice, "claim", box, "1") == "You hold this message now; teammates see it as yours.\n"
+    assert ok(alice, "claim", box, "1") == "You already hold this message.\n"
+    code, out, _ = as_bob("claim", box, "1")
+    assert (code, out) == (4, "alice already holds this message.\n")
+    code, _, err = as_bob("release", box, "1")
+    assert code == 1 and "alice holds this message; only they (or --everyone) can release it." in err
+    assert ok(alice, "release", box, "1") == "Released (held by alice).\n"
+    assert holders(server_flags(mail_servers, team)) == []
+    assert as_bob("claim", box, "1")[1].startswith("You hold this message now")
+    assert ok(alice, "release", box, "1", "--everyone") == "Released (held by bob).\n"  # a lead frees it
+
+    import json
+
+    claims = json.loads(as_bob("audit", "--json", "--action", "message.claim")[1])
+    assert [(c["result"], c["target"]["uid"], c["details"]["holders"]) for c in claims] == [
+        ("held", 1, ["alice"]), ("ok", 1, ["bob"])]
+    releases = json.loads(ok(alice, "audit", "--json", "--action", "message.release"))
+    assert [r["details"]["held_by"] for r in releases] == [["alice"], ["bob"]]
+
+    assert ok(alice, "track", "receipts").startswith("Read receipts: SharedClient asks you each time")
+    assert ok(alice, "track", "receipts", "--policy", "never").startswith("Read receipts: never sent")
