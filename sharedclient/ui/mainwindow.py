@@ -126,6 +126,7 @@ class MainWindow(MessageCommands, QMainWindow):
         from sharedclient.ui.permissions import install_access_menu  # Mailbox → Permissions…, Access review…
         from sharedclient.ui.claims import install_claim_menu
         from sharedclient.ui.statistics import install_statistics_menu
+        from sharedclient.ui.export import install_export_menu
         from sharedclient.ui.tracking import install_tracking
         from sharedclient.ui.activity import install_activity_menu
 
@@ -134,6 +135,7 @@ class MainWindow(MessageCommands, QMainWindow):
         install_claim_menu(self)  # Message → Claim / Release Claim (ui.claims)
         install_statistics_menu(self)  # View → Statistics… (ui.statistics)
         install_tracking(self)  # report line and read-receipt question in the reading pane (ui.tracking)
+        install_export_menu(self)  # Mailbox → Export as mbox… / .eml files… (ui.export)
         install_activity_menu(self)  # View → Activity… (ui.activity): the audit trail
 
     def menu(self, key: str) -> QMenu:
