@@ -149,6 +149,8 @@ class SendWorker:
         self.recovered = self.outbox.recover()  # what a crash left in "sending"
         for item in self.recovered:  # and the interrupted attempt's history row says what became of it
             self.history.finish_interrupted(item.id, "uncertain" if item.state is OutboxState.FAILED else "retrying")
+        for item in self.outbox.items((OutboxState.SENT,)):  # killed between recording the 250 and the history
+            self.history.finish_interrupted(item.id, "sent", item.smtp_reply)
         self._thread = threading.Thread(target=self._run, name=f"send-{context.profile_name}", daemon=True)
         self._thread.start()
 

@@ -266,3 +266,39 @@ def test_disk_full_when_saving_a_draft_keeps_the_previous_one(tiny_disk: Path) -
     assert "previous version is unchanged" in caught.value.user_message
     assert store.load(first.id) == first
     assert [p.name for p in (tiny_disk / "drafts").iterdir()] == [f"{first.id}.json"]  # no temp file left
+
+
+def fill_disk(mount: Path) -> None:
+    fd = os.open(mount / "other-program.bin", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+
+
+def test_composer_says_when_the_disk_is_full_and_the_saved_draft_stays(qtbot: QtBot, tiny_disk: Path) -> None:
+    from sharedclient.core.model import Identity, SendMode
+    from sharedclient.ui.composer import Composer
+
+    store = DraftStore(tiny_disk / "drafts")
+    identity = Identity("alice@example.test", "Alice", "work", SendMode.OWN)
+    composer = Composer([identity], lambda i: f"{i.name} <{i.address}>", store)
+    qtbot.addWidget(composer)
+    composer.autosave.stop()  # saved by hand below, at known moments
+    composer.show()
+    qtbot.keyClicks(composer.body, "First version, saved.")
+    assert composer.save_draft()
+    fill_disk(tiny_disk)
+    composer.body.setPlainText("Second version, much longer. " * 400)
+    assert not composer.save_draft()
+    assert composer.status.text().startswith("Draft not saved: Could not save")
+    assert "No space left on device" in composer.status.text() and "previous version is unchanged" in composer.status.text()
+    composer.grab().save("/tmp/crash-composer-disk-full.png")
+    (saved,) = store.pending()
+    assert saved.body == "First version, saved."
+    (tiny_disk / "other-program.bin").unlink()  # space again: the next autosave succeeds
+    assert composer.save_draft()
+    assert store.load(saved.id).body.startswith("Second version")

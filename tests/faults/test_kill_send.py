@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import sqlite3
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -200,3 +201,19 @@ def test_dot_lost_in_transit_is_not_resent_and_the_person_is_told(
     mail_servers.postfix.wait_idle()
     assert count(mail_servers, "sink", "INBOX", msgid) == 1
     assert [h["status"] for h in history_rows(basedir)] == ["uncertain", "sent"]
+
+
+def test_kill_between_recording_the_250_and_its_history_row_is_settled_at_restart(
+    tmp_path: Path, mail_servers: MailServers, gates: tuple[TlsGate, TlsGate]
+) -> None:
+    """The 250 and the history row are two commits; a kill between them (too narrow to hit with a signal)
+    is reproduced by killing just after both and putting the history row back to what the first left."""
+    basedir, keyring_file, row = send_and_kill(tmp_path, mail_servers, gates, "copy-greeting", big=False)
+    (db_path,) = basedir.rglob("outbox.sqlite")
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute("UPDATE history SET status = 'sending', smtp_reply = ''")
+    conn.close()
+    restart_and_check(basedir, keyring_file, mail_servers, "copy-greeting", str(row["message_id"]))
+    (entry,) = history_rows(basedir)
+    assert str(entry["smtp_reply"]).startswith("250")

@@ -160,13 +160,15 @@ class SendHistory:
         with self.db.transaction() as conn:
             conn.execute("UPDATE history SET status = ?, smtp_reply = ? WHERE id = ?", (status, smtp_reply, entry_id))
 
-    def finish_interrupted(self, outbox_id: int, status: str) -> None:
+    def finish_interrupted(self, outbox_id: int, status: str, smtp_reply: str = "") -> None:
         """After a crash: the attempts of ``outbox_id`` still marked ``sending`` get what became of them."""
         if status not in STATUSES:
             raise ValueError(status)
         with self.db.transaction() as conn:
             conn.execute(
-                "UPDATE history SET status = ? WHERE outbox_id = ? AND status = 'sending'", (status, outbox_id)
+                "UPDATE history SET status = ?, smtp_reply = CASE WHEN ? = '' THEN smtp_reply ELSE ? END "
+                "WHERE outbox_id = ? AND status = 'sending'",
+                (status, smtp_reply, smtp_reply, outbox_id),
             )
 
     def set_copy_mailbox(self, entry_id: int, mailbox: str) -> None:
