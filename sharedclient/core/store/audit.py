@@ -303,7 +303,7 @@ class AuditLog:
             for row in conn.execute(sql, list(params)):
                 result.append((_entry(row), row["prev_hash"]))
             return result
-        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+        except (sqlite3.DatabaseError, UnicodeDecodeError, IndexError) as exc:  # IndexError: a column renamed
             raise StorageError(f"The audit trail at {self.path} cannot be read ({exc}).") from exc
         finally:
             conn.row_factory = None
@@ -314,15 +314,17 @@ class AuditLog:
         """Walk the chain; name the first entry that was changed, deleted, inserted or reordered."""
         with self._lock:
             conn = self._connection()
-            conn.execute("BEGIN")  # one snapshot: another process may append while we read
             try:
-                problems = self._integrity(conn)
-                rows = self._rows("SELECT * FROM entry ORDER BY seq")
-                head = conn.execute("SELECT seq, hash FROM head WHERE id = 1").fetchone()
+                conn.execute("BEGIN")  # one snapshot: another process may append while we read
+                try:
+                    problems = self._integrity(conn)
+                    rows = self._rows("SELECT * FROM entry ORDER BY seq")
+                    head = conn.execute("SELECT seq, hash FROM head WHERE id = 1").fetchone()
+                finally:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")  # read-only: nothing to commit
             except sqlite3.DatabaseError as exc:
                 raise StorageError(f"The audit trail at {self.path} cannot be read ({exc}).") from exc
-            finally:
-                conn.execute("COMMIT")
         result = check_chain(rows, tuple(head) if head else None)
         if result.ok and problems:  # the entries are intact, but the file around them is not
             return VerifyResult(False, None, f"The audit database file is damaged: {problems}.", result.entries,
@@ -352,8 +354,27 @@ def chain_start(rows: list[tuple[AuditEntry, str]]) -> tuple[str, int]:
     return start
 
 
+def _malformed(rows: list[tuple[AuditEntry, str]]) -> int | None:
+    """The seq of the first row whose stored values have impossible types (a damaged record), else None."""
+    texts = ("time", "profile", "account", "user", "action", "result", "hash")
+    last = 0
+    for entry, stored_prev in rows:
+        if not isinstance(entry.seq, int) or isinstance(entry.seq, bool):
+            return last + 1
+        if (not all(isinstance(getattr(entry, name), str) for name in texts) or not isinstance(stored_prev, str)
+                or isinstance(entry.target, bytes) or isinstance(entry.details, bytes)):
+            return entry.seq
+        last = entry.seq
+    return None
+
+
 def check_chain(rows: list[tuple[AuditEntry, str]], head: tuple[int, str] | None) -> VerifyResult:
     """The verification itself, on (entry, stored previous hash) pairs in ``seq`` order."""
+    broken = _malformed(rows)
+    if broken is not None or (head is not None and not (isinstance(head[0], int) and isinstance(head[1], str))):
+        seq = broken if broken is not None else len(rows)
+        return VerifyResult(False, seq, f"Entry {seq} was changed: its stored values are malformed.", len(rows),
+                            GENESIS)  # fmt: skip
     previous, expected = chain_start(rows)
     head_seq = head[0] if head else 0
     hashes = [previous] + [entry.hash for entry, _ in rows]
