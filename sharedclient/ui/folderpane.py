@@ -51,6 +51,7 @@ class FolderPane(QTreeView):
         self.setIconSize(QSize(16, 16))
         self._folders: dict[str, list[Folder]] = {}
         self._emails: dict[str, str] = {}
+        self._restoring = False
         self.selectionModel().currentChanged.connect(self._on_current)
 
     def set_account_folders(self, account: str, email: str, folders: list[Folder]) -> None:
@@ -114,7 +115,13 @@ class FolderPane(QTreeView):
             self._add_tree(header, [f for f in public if f.selectable], prefix=self._common_prefix(public))
         self.expandAll()
         if current is not None:
-            self.select_folder(current.account, current.path)
+            # Restoring the selection is not the user choosing a folder: re-opening it would clear the
+            # message being read (and its notes) at every resync or IDLE update.
+            self._restoring = True
+            try:
+                self.select_folder(current.account, current.path)
+            finally:
+                self._restoring = False
 
     @staticmethod
     def _owner_prefix(folders: list[Folder], owner: str) -> str:
@@ -175,5 +182,5 @@ class FolderPane(QTreeView):
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         folder = current.siblingAtColumn(0).data(FOLDER_ROLE)
-        if folder is not None:
+        if folder is not None and not self._restoring:
             self.folder_selected.emit(folder)

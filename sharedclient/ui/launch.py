@@ -35,6 +35,7 @@ from sharedclient.ui.activity import window_recorder
 from sharedclient.ui.icons import icon
 from sharedclient.ui.mainwindow import MainWindow
 from sharedclient.ui.sending import SendController
+from sharedclient.ui.teamdesk import install_teamdesk
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ def build_window(
         install_composer_options(window.sending)  # Delivery report / Read receipt toggles (ui.tracking)
         install_collision_guard(window)  # "a teammate answered meanwhile" before a reply goes out (ui.collisions)
         window._update_actions()  # noqa: SLF001
+    install_teamdesk(window, settings)  # notes under the message; Templates… / Ctrl+T in composers
     if data_dir is not None:  # opened per change, so a damaged audit trail blocks changes, not the window
         window.audit_factory = lambda: AuditLog(audit_path(data_dir), profile_name)  # type: ignore[attr-defined]
     controller.start()
