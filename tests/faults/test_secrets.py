@@ -3,8 +3,8 @@
 
 A full session runs in child processes (the real CLI; passwords live in the stand-in OS keyring of
 :mod:`tests.faults.file_keyring`, outside the profile dir): account add, account test, mailboxes, sync,
-messages, show, send, outbox, log, then a login with a wrong password, then a ``kill -9`` and SIGABRT in
-the middle of a send. Every file under the profile dir and every byte printed are searched for each
+messages, show, send, outbox, log, then a login with a wrong password, the window (offscreen) on the same
+profile, then a ``kill -9`` and SIGABRT in the middle of a send. Every file under the profile dir and every byte printed are searched for each
 password in the forms it can take on the wire or in a log (raw, AUTH PLAIN / LOGIN base64, quoted, URL).
 """
 
@@ -92,6 +92,18 @@ def test_no_password_in_any_file_log_or_output_after_a_full_session(
         "--ca-file", str(mail_servers.certs.ca_pem), "--password-stdin", stdin=WRONG + "\n")  # fmt: skip
     out = cli("account", "test", "bad", expect=None)
     assert "FAILED" in out
+
+    # The window: started on the same profile (syncs the Inbox, IDLE, saves its layout), closed by SIGTERM.
+    gui_log = tmp_path / "gui.log"
+    gui = start_cli(basedir, keyring_file, "-v", log=gui_log)
+    try:
+        wait_until(lambda: b"IDLE" in gui_log.read_bytes() or gui.poll() is not None, 60, "the window to be watching")
+        assert gui.poll() is None, gui_log.read_text()
+    finally:
+        gui.send_signal(signal.SIGTERM)
+        gui.wait(30)
+    printed[gui_log.name] = gui_log.read_bytes()
+    assert b"LOGIN **REDACTED**" in printed[gui_log.name]
 
     # Crash output: a send killed mid-SMTP, and one aborted (Python's fault handler prints its stacks).
     crashdir = tmp_path / "crash-profile"
