@@ -79,6 +79,7 @@ def test_composer_highlights_blocks_and_asks_for_a_justification(
     assert composer.status.text().startswith("Not sent: Payment card number in the body (•••• •••• •••• 1111).")
     assert composer.send_button.isEnabled() and bar.dialog is None
     assert window.sending.worker.outbox.items() == []
+    shot(composer, "composer-blocked.png")
 
     # Without the card only warnings remain: sending asks for a typed justification.
     composer.body.setPlainText("Hello Carol,\n\nyour IBAN DE89 3704 0044 0532 0130 00 is on file.\n")
