@@ -21,7 +21,7 @@ from sharedclient.core.model import Account, Endpoint, Identity, Security, SendM
 from sharedclient.core.profiles import ProfileStore
 from sharedclient.core.secrets import SessionCredentials
 from sharedclient.devservers.dovecot import DovecotInstance, MailUser
-from sharedclient.devservers.seed import demo_messages
+from sharedclient.devservers.seed import demo_messages, seed_desk
 from sharedclient.devservers.submission import SubmissionServer, lmtp_deliverer
 from sharedclient.devservers.tls import make_certs
 
@@ -77,6 +77,8 @@ def _seed(dovecot: DovecotInstance) -> None:
             dovecot.deliver(login, raw)
     for raw in demo_messages(DOMAIN, "personal", 8):
         dovecot.deliver(me, raw)
+    team = {me: FULL, f"bob@{DOMAIN}": READ_ONLY}  # the support INBOX's grants, for its Templates and Notes
+    seed_desk(dovecot, f"support@{DOMAIN}", team, demo_messages(DOMAIN, "support", 30))
 
 
 @contextmanager

@@ -31,10 +31,11 @@ from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
+from typing import Protocol
 
 from sharedclient.core.errors import UsageError
 
-__all__ = ["MAILBOXES", "demo_messages"]
+__all__ = ["MAILBOXES", "demo_desk_messages", "demo_messages", "seed_desk"]
 
 MAILBOXES = ("support", "sales", "personal")
 _ALIASES = {"support": "help", "sales": "quotes"}
@@ -590,3 +591,64 @@ def _tiny_pdf(text: str) -> bytes:
     out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
     return bytes(out)
+
+
+# -- team desk: canned responses and an internal note in support@ (see core.teamdesk) ------------------
+
+_DESK_TEMPLATES = (
+    ("Refund confirmed",
+     "Dear {customer_name},\n\nthank you for your patience. We have refunded the amount in question; it will\n"
+     "show on your statement within 3–5 working days.\n\nRegarding “{original_subject}”: if anything is still\n"
+     "unclear, just reply to this message.\n\nKind regards,\n{agent_name}\n{identity_name}\n"),
+    ("Password reset instructions",
+     "Hi {customer_name},\n\nplease open https://example.com/reset and enter {customer_email}. The link in the\n"
+     "mail we send you is valid for 30 minutes (sent {date}).\n\nBest,\n{agent_name}\nTicket: {ticket_number}\n"),
+)  # fmt: skip
+
+
+def demo_desk_messages(
+    domain: str, support_inbox: Sequence[bytes], *, now: datetime | None = None
+) -> tuple[list[bytes], list[bytes]]:
+    """(templates, notes) for support@'s ``INBOX/Templates`` and ``INBOX/Notes`` in the demo.
+
+    The note is on the newest customer conversation of ``support_inbox`` (the demo's seeded INBOX),
+    written by bob, so the panel shows a teammate's note at once. ``{ticket_number}`` is deliberately
+    unknown: the picker highlights it.
+    """
+    from sharedclient.core.teamdesk.notes import build_note, conversation_of  # noqa: PLC0415 - demo only
+    from sharedclient.core.teamdesk.templates import build_template  # noqa: PLC0415
+
+    alice = Address("Alice Adams", "alice", domain)
+    bob = Address("Bob Baker", "bob", domain)
+    when = now or datetime.now(timezone.utc)
+    templates = [build_template(name, body, alice if i == 0 else bob, now=when) for i, (name, body) in enumerate(_DESK_TEMPLATES)]
+    notes = []
+    for raw in reversed(support_inbox):
+        about = conversation_of(raw)
+        if not about.subject.lower().startswith("re:"):
+            notes.append(build_note("Called the customer back this morning: key account, please answer today "
+                                    "and put Dana (team lead) in Cc on anything involving money.", bob, about,
+                                    now=when))  # fmt: skip
+            break
+    return templates, notes
+
+
+def seed_desk(dovecot: DeskSeeder, owner: str, grants: dict[str, str], inbox: Sequence[bytes]) -> None:
+    """Put the demo templates and note into ``owner``'s ``INBOX/Templates`` and ``INBOX/Notes``.
+
+    Where SharedClient itself creates them (inside the INBOX), with the INBOX's grants (login -> rights).
+    """
+    templates, notes = demo_desk_messages(owner.rpartition("@")[2], inbox)
+    for folder, messages in (("INBOX/Templates", templates), ("INBOX/Notes", notes)):
+        dovecot.create_mailbox(owner, folder)
+        for login, rights in grants.items():
+            dovecot.set_acl(owner, folder, f"user={login}", rights)
+        dovecot.deliver_many(owner, messages, mailbox=folder)
+
+
+class DeskSeeder(Protocol):
+    """What :func:`seed_desk` needs of ``devservers.dovecot.DovecotInstance``."""
+
+    def create_mailbox(self, login: str, name: str) -> None: ...
+    def set_acl(self, owner_login: str, mailbox: str, identifier: str, rights: str) -> None: ...
+    def deliver_many(self, login: str, messages: Sequence[bytes], mailbox: str = "INBOX") -> None: ...

@@ -246,3 +246,30 @@ def test_note_is_shared_with_the_team_and_never_reaches_the_customer(
     submitted = postfix.log_path.read_text(errors="replace")[len(log_before) :]
     assert str(stored["Message-ID"]) not in submitted  # the note never passed through Postfix at all
     assert str(reply["Message-ID"]) in submitted
+
+
+def test_demo_seed_gives_the_team_templates_and_a_note(imap_server: ImapServer) -> None:
+    """What ``make demo`` puts into support@ (devservers.seed.seed_desk), read back as a teammate would."""
+    from sharedclient.core.imap.connection import ImapConnection  # noqa: PLC0415
+    from sharedclient.core.imap.session import open_imap  # noqa: PLC0415
+    from sharedclient.core.teamdesk.notes import conversation_of, notes_for  # noqa: PLC0415
+    from sharedclient.core.teamdesk.templates import list_templates  # noqa: PLC0415
+    from sharedclient.devservers.seed import demo_messages, seed_desk  # noqa: PLC0415
+    from tests.integration.readpath import account_of  # noqa: PLC0415
+
+    team = make_team(imap_server)
+    inbox = demo_messages(DOMAIN, "support", 30, to=team.owner.login)
+    imap_server.dovecot.deliver_many(team.owner.login, inbox)
+    seed_desk(imap_server.dovecot, team.owner.login, {team.agent.login: "lrswipkxte", team.reader.login: "lrs"}, inbox)
+    account = account_of(imap_server, team.reader)
+    conn = ImapConnection(open_imap(account, team.reader.password))
+    try:
+        found = list_templates(conn, account, team.inbox)
+        assert [t.name for t in found.templates] == ["Password reset instructions", "Refund confirmed"]
+        assert "read-only access" in found.desk.reason
+        noted = [raw for raw in inbox if notes_for(conn, account, team.inbox, conversation_of(raw)).notes]
+        assert len(noted) == 1
+        (note,) = notes_for(conn, account, team.inbox, conversation_of(noted[0])).notes
+        assert note.author == f"Bob Baker <bob@{DOMAIN}>" and "key account" in note.text
+    finally:
+        conn.close()
