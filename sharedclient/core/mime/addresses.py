@@ -174,13 +174,20 @@ def read_address_header(name: str, value: str) -> ReadHeader | None:
     reader agree exactly (same addresses, each "@" accounted for). Callers show a header that is not
     exact as sent, and never take a hidden address.
     """
-    try:
-        header = email.policy.default.header_factory(name, value.replace("\r", "").replace("\n", " "))
-        parsed = list(header.addresses)  # type: ignore[attr-defined]
-        shown = decode_words(str(header))
-    except Exception:  # noqa: BLE001 - the parser raises several types on hostile input
+    text = decode_words(value)  # what a person reads: encoded words decoded, control characters gone
+    unfolded = value.replace("\r", "").replace("\n", " ")
+    # Second try when an encoded display name hides a line break (the parser refuses to build that Address):
+    # encoded words made neutral, so they still cannot add structure (as RFC 2047 says) -- never the decoded text.
+    for attempt in (unfolded, _ENCODED_WORD.sub('"encoded name"', unfolded)):
+        try:
+            header = email.policy.default.header_factory(name, attempt)
+            parsed = list(header.addresses)  # type: ignore[attr-defined]
+            shown = decode_words(str(header))
+            break
+        except Exception:  # noqa: BLE001 - the parser raises several types on hostile input
+            continue
+    else:
         return None
-    text = decode_words(value)
     tokens = {t.lower() for t in _ADDR_TOKEN.findall(text)}
     visible = [a for a in parsed if a.addr_spec.lower() in tokens]
     hidden = [a.addr_spec for a in parsed if a.addr_spec.lower() not in tokens]
