@@ -14,8 +14,8 @@ import http.server
 import os
 import re
 import struct
+import socket
 import threading
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -122,7 +122,9 @@ def test_detectors_fire_on_an_unprotected_browser(qtbot: QtBot, server: Counting
     assert plain.loadResource(QTextDocument.ResourceType.ImageResource, QUrl.fromLocalFile(str(canary / "secret.png")))
     assert any(e.startswith("secret.png") for e in watch.events())
     before = server.connections
-    urllib.request.urlopen(f"http://127.0.0.1:{server.server_address[1]}/control", timeout=5).close()
+    with socket.create_connection(server.server_address, timeout=5) as sock:  # not urllib: it honours http_proxy
+        sock.sendall(b"GET /control HTTP/1.0\r\n\r\n")
+        sock.recv(100)
     assert server.connections == before + 1 and server.hits[-1] == "/control"
     server.hits.clear()
 
