@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Callable
+from concurrent.futures import Future
 from email.headerregistry import Address
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
@@ -135,6 +136,7 @@ class NotesController(QObject):
         self._generation = 0
         self._target: tuple[Folder, Conversation] | None = None
         self._notes_path: dict[str, str] = {}  # account -> its Notes folder being watched
+        self._pending: Future[NoteList] | None = None
         view = window.view  # type: ignore[attr-defined]
         view.layout().addWidget(self.panel)
         view.message_changed.connect(self.reload)
@@ -181,8 +183,11 @@ class NotesController(QObject):
             return
         generation = self._generation
         self.panel.show_loading()
+        if self._pending is not None:
+            self._pending.cancel()  # still queued behind other jobs: arrowing through a list must not pile up
+        self._pending = desk.notes(folder.path, about)
         self._bridge.when_done(
-            desk.notes(folder.path, about),
+            self._pending,
             lambda found: self._show(generation, found),
             lambda err: self._failed(generation, err),
         )
@@ -195,9 +200,13 @@ class NotesController(QObject):
         self.panel.show_notes(list(found.notes), desk.reason, unreadable)
         if desk.folder is not None and self._target is not None:
             account = self._target[0].account
-            if self._notes_path.get(account) != desk.folder.path:
+            old = self._notes_path.get(account)
+            if old != desk.folder.path:
+                controller = self.window.controller  # type: ignore[attr-defined]
+                if old is not None and old != self.window.current.path:  # type: ignore[attr-defined]
+                    controller.unwatch(account, old)  # one watched Notes folder per account, not one per visit
                 self._notes_path[account] = desk.folder.path  # IDLE on it: a teammate's note shows by itself
-                self.window.controller.watch(account, desk.folder.path)  # type: ignore[attr-defined]
+                controller.watch(account, desk.folder.path)
 
     def _failed(self, generation: int, err: SharedClientError) -> None:
         if generation == self._generation:

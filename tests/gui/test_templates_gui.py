@@ -119,6 +119,11 @@ def test_ctrl_t_filters_previews_and_inserts_at_the_cursor(
     qtbot.keyClicks(picker.filter, "ships")
     assert [picker.list.item(i).text().split("\n")[0] for i in range(picker.list.count())] == ["Shipping delay"]
     picker.filter.clear()
+    assert picker.list.count() == 2 and picker.list.currentRow() == 1  # the chosen one stays chosen
+    qtbot.keyClick(picker.filter, Qt.Key.Key_Up)  # arrows move through the list while typing
+    assert picker.list.currentRow() == 0 and picker.preview.toPlainText().startswith("Dear Dana Whitfield,")
+    qtbot.keyClick(picker.filter, Qt.Key.Key_Down)
+    assert picker.preview.toPlainText() == "Hi Dana Whitfield, it ships soon.\n" and picker.filter.hasFocus()
     qtbot.keyClicks(picker.filter, "REFUND")
     assert picker.list.count() == 1 and picker.insert_button.isEnabled()
     preview = picker.preview.toPlainText()
