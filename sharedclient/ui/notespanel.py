@@ -14,6 +14,7 @@ from concurrent.futures import Future
 from email.headerregistry import Address
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
 from sharedclient.core.errors import SharedClientError
@@ -24,6 +25,7 @@ from sharedclient.ui.bridge import MainThreadBridge
 from sharedclient.ui.messageview import SafeBrowser
 
 log = logging.getLogger(__name__)
+MAX_NOTES_HEIGHT = 160
 
 
 def note_html(note: Note) -> str:
@@ -48,8 +50,6 @@ class NotesPanel(QFrame):
         self.title.setObjectName("notesTitle")
         self.view = SafeBrowser()
         self.view.setObjectName("notesView")
-        self.view.setMaximumHeight(150)
-        self.view.setMinimumHeight(48)
         self.status = QLabel()
         self.status.setObjectName("notesStatus")
         self.status.setWordWrap(True)
@@ -58,7 +58,7 @@ class NotesPanel(QFrame):
         self.input.setObjectName("noteInput")
         self.input.setAccessibleName(self.tr("New note"))
         self.input.setPlaceholderText(self.tr("Add a note for your team (Ctrl+Enter)…"))
-        self.input.setMaximumHeight(56)
+        self.input.setFixedHeight(48)
         self.input.installEventFilter(self)
         self.input.textChanged.connect(self._update_button)
         self.add_button = QPushButton(self.tr("Add note"))
@@ -83,15 +83,27 @@ class NotesPanel(QFrame):
         self._busy = False
         if notes:
             self.view.setHtml("".join(note_html(n) for n in notes))
-            bar = self.view.verticalScrollBar()
-            bar.setValue(bar.maximum())  # the newest note is the one to see
         else:
             self.view.setHtml(f"<span style='color:#777'>{html.escape(self.tr('No notes on this conversation yet.'))}</span>")
+        self._fit()
         self.status.setText(problem or reason)
         self.status.setVisible(bool(problem or reason))
         self.input.setEnabled(not reason)
         self.add_button.setToolTip(reason or self.tr("Add the note to the shared Notes folder"))
         self._update_button()
+
+    def _fit(self) -> None:
+        """As tall as the notes (up to MAX_NOTES_HEIGHT, then it scrolls), so the message keeps its room."""
+        document = self.view.document()
+        document.setTextWidth(max(200, self.view.viewport().width()))
+        height = int(document.size().height()) + 2 * self.view.frameWidth() + 4
+        self.view.setFixedHeight(max(36, min(MAX_NOTES_HEIGHT, height)))
+        bar = self.view.verticalScrollBar()
+        bar.setValue(bar.maximum())  # the newest note is the one to see
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit()  # wrapping changes with the width
 
     def show_loading(self) -> None:
         self.status.setText(self.tr("Loading notes…"))

@@ -127,6 +127,10 @@ def test_template_added_by_one_agent_is_listed_and_filled_in_by_a_read_only_team
     text = ok(reader, "templates", "list", f"rd:{team.inbox}")
     assert "Refund – double charge" in text and "you have read-only access" in text
 
+    # Dovecot now lists the shared INBOX twice (it has a child); the folder list shows it once.
+    paths = [b["path"] for b in json.loads(ok(reader, "mailboxes", "--json"))]
+    assert paths.count(team.inbox) == 1 and f"{team.inbox}/Templates" in paths
+
     # Now that the folder exists, the refusal names the folder's rights instead.
     code, _, err = run(reader, "templates", "add", f"rd:{team.inbox}", "--name", "Mine", "--body-file", str(body))
     assert code == 1 and f"You may not add templates to {team.owner.login}'s INBOX/Templates" in err

@@ -68,7 +68,12 @@ def discover_folders(
     if namespaces is None:
         namespaces = read_namespaces(client)
     folders: list[Folder] = []
+    seen: set[str] = set()
     for entry in client.list_folders():
+        path = _text(entry[2]) or ""
+        if path in seen:  # Dovecot lists a shared INBOX twice once it has children (INBOX/Templates)
+            continue
+        seen.add(path)
         folder = _folder(client, account, namespaces, entry, counts=True)
         if folder is not None:
             folders.append(folder)
