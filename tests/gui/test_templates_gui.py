@@ -18,7 +18,7 @@ from pytestqt.qtbot import QtBot
 from sharedclient.core.imap.connection import ImapConnection
 from sharedclient.core.imap.session import open_imap
 from sharedclient.core.mime.compose import AttachmentFile
-from sharedclient.core.model import Account, Endpoint, Identity, Security
+from sharedclient.core.model import Account, Endpoint, Identity, Security, SendMode
 from sharedclient.core.secrets import SessionCredentials
 from sharedclient.core.settings import Settings
 from sharedclient.core.teamdesk.service import author_address
@@ -42,9 +42,10 @@ def account_for(server: ImapServer, user: MailUser) -> Account:
     return Account("work", user.login, imap, smtp, user.login, ca_file=str(server.certs.ca_pem))
 
 
-def window_for(server: ImapServer, user: MailUser, name: str, data_dir: Path) -> MainWindow:
+def window_for(server: ImapServer, user: MailUser, name: str, data_dir: Path,
+               *extra: Identity) -> MainWindow:  # fmt: skip
     account = account_for(server, user)
-    settings = Settings(accounts=(account,), identities=(Identity(user.login, name, "work"),))
+    settings = Settings(accounts=(account,), identities=(Identity(user.login, name, "work"), *extra))
     creds = SessionCredentials()
     creds.set("work", "imap", user.password)
     creds.set("work", "smtp", user.password)
@@ -201,5 +202,34 @@ def test_save_as_template_offers_only_places_the_user_may_add_to(
     qtbot.waitUntil(lambda: picker.list.count() == 1, timeout=10000)
     assert picker.list.item(0).text() == "Parcel shipped\npersonal"
     picker.reject()
+    composer.close()
+    window.close()
+
+
+def test_new_message_from_a_team_identity_offers_that_mailboxs_templates(
+    qtbot: QtBot, imap_server: ImapServer, tmp_path: Path
+) -> None:
+    team = make_team(imap_server)
+    store_template(imap_server, team.agent, team.inbox, "Welcome", "Welcome aboard, {customer_name}! {date}\n")
+    store_template(imap_server, team.agent, "INBOX", "My own", "Personal text.\n")
+    desk = Identity(team.owner.login, "Team Desk", "work", SendMode.SEND_AS, mailbox_owner=team.owner.login)
+    window = window_for(imap_server, team.agent, "Kim Agent", tmp_path / "agent", desk)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: bool(window.controller.folders.get("work")), timeout=10000)
+    window.new_action.trigger()
+    [composer] = window.sending.composers
+    composer.ask_on_close = composer_discard  # type: ignore[method-assign]
+    qtbot.addWidget(composer)
+    composer.from_picker.setCurrentIndex(composer.from_picker.findData(team.owner.login))
+    picker = composer.templates.open_picker()
+    qtbot.waitUntil(lambda: picker.list.count() == 2, timeout=10000)
+    assert [picker.list.item(i).text() for i in range(2)] == [f"Welcome\n{team.owner.login}", "My own\npersonal"]
+    preview = picker.preview.toPlainText()
+    assert preview.startswith("Welcome aboard, {customer_name}! ")  # nobody is being answered: left, marked
+    assert [u.reason for u in picker.filled.unfilled] == ["no message is being answered"]
+    picker.accept()
+    assert composer.body.toPlainText().startswith("Welcome aboard, {customer_name}!")
+    assert "no message is being answered" in composer.status.text()
     composer.close()
     window.close()
