@@ -14,7 +14,7 @@ from sharedclient.core.errors import NotFoundError, UsageError
 from sharedclient.core.model import Account, Endpoint, Security, parse_host_port, validate_address
 from sharedclient.core.profiles import validate_profile_name
 from sharedclient.core.settings import settings_to_json
-from sharedclient.core.tls import client_context
+from sharedclient.core.tls import client_context, is_loopback
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -28,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add.add_argument("--smtp", required=True, metavar="HOST:PORT")
     add.add_argument("--imap-security", choices=[s.value for s in Security], default=Security.TLS.value)
     add.add_argument("--smtp-security", choices=[s.value for s in Security], default=Security.TLS.value)
+    add.add_argument("--allow-plaintext-loopback", action="store_true",
+                     help="permit --imap/--smtp-security plain, for a server on this computer only (a local bridge)")
     add.add_argument("--username", help="login name (default: the address)")
     add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
     add.add_argument("--ca-file", metavar="PEM", help="also trust this CA certificate (private CA)")
@@ -64,6 +66,18 @@ def account_from_args(args: argparse.Namespace) -> Account:
     email = validate_address(args.email)
     imap_host, imap_port = parse_host_port(args.imap, "IMAP server")
     smtp_host, smtp_port = parse_host_port(args.smtp, "SMTP server")
+    for what, host, security in (("IMAP", imap_host, args.imap_security), ("SMTP", smtp_host, args.smtp_security)):
+        if security == Security.PLAIN.value:
+            if not getattr(args, "allow_plaintext_loopback", False):
+                raise UsageError(
+                    f"“plain” sends the {what} password unencrypted. SharedClient allows that only for a server on "
+                    "this computer, and only when you also pass --allow-plaintext-loopback."
+                )
+            if not is_loopback(host):
+                raise UsageError(
+                    f"The {what} server {host} is not on this computer: unencrypted connections are allowed only "
+                    "to 127.0.0.1, ::1 or localhost. Use tls or starttls."
+                )
     ca_file = None
     if args.ca_file:
         ca_path = Path(args.ca_file).expanduser().resolve()

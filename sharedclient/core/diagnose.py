@@ -34,6 +34,10 @@ class AccountReport:
     @property
     def verdict(self) -> str:
         if self.ok:
+            plain = [r.service for r in (self.imap, self.smtp) if r.security == "plain"]
+            if plain:
+                return (f"Account “{self.account}” is ready: IMAP and SMTP accept the login ("
+                        f"{' and '.join(plain)} unencrypted, allowed because the server is on this computer).")
             return f"Account “{self.account}” is ready: IMAP and SMTP both accept the login over TLS."
         failed = [r for r in (self.imap, self.smtp) if not r.ok]
         return " ".join(r.error for r in failed)

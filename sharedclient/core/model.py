@@ -10,10 +10,12 @@ from sharedclient.core.errors import UsageError
 
 
 class Security(str, Enum):
-    """How a connection is protected. There is deliberately no plaintext option."""
+    """How a connection is protected. Plaintext exists only for servers on this computer (a local bridge
+    such as DavMail or a mail gateway's loopback port), chosen explicitly: see core.tls.check_plaintext."""
 
     TLS = "tls"  # implicit TLS (IMAPS 993, submissions 465)
     STARTTLS = "starttls"  # upgrade required; refusing when the server does not offer it
+    PLAIN = "plain"  # no TLS: loopback hosts only, and only with --allow-plaintext-loopback
 
 
 class SendMode(str, Enum):

@@ -30,7 +30,7 @@ from sharedclient.core.errors import (
 from sharedclient.core.model import Account, Security, SendMode
 from sharedclient.core.netfail import translate_connect_error
 from sharedclient.core.smtp_replies import Stage
-from sharedclient.core.tls import StartTlsGuard, client_context, refuse_early_bytes
+from sharedclient.core.tls import StartTlsGuard, check_plaintext, client_context, refuse_early_bytes
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +49,14 @@ def open_smtp(account: Account, password: str, timeout: float = SMTP_TIMEOUT) ->
     ctx = client_context(account.ca_file)
     conn: smtplib.SMTP | None = None
     try:
+        if ep.security is Security.PLAIN:
+            check_plaintext(ep.host, None, "SMTP", where)  # before connecting: a tampered setting sends nothing
         if ep.security is Security.TLS:
             conn = smtplib.SMTP_SSL(ep.host, ep.port, timeout=timeout, context=ctx)
         else:
             conn = smtplib.SMTP(ep.host, ep.port, timeout=timeout)
+        if ep.security is Security.PLAIN:
+            check_plaintext(ep.host, conn.sock, "SMTP", where)
         if ep.security is Security.STARTTLS:  # in clear, one reply per command: more is someone else's
             refuse_early_bytes(conn.file, conn.sock, f"The SMTP server {where}", "after its greeting")
         conn.ehlo()

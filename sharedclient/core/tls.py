@@ -95,6 +95,29 @@ def is_loopback(host: str) -> bool:
     if name == "localhost" or name.endswith(".localhost"):
         return True
     try:
-        return ipaddress.ip_address(name).is_loopback
+        ip = ipaddress.ip_address(name)
     except ValueError:
         return False
+    mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1, as a dual-stack socket reports it
+    return ip.is_loopback or bool(mapped is not None and mapped.is_loopback)
+
+
+def check_plaintext(host: str, sock: socket.socket | None, service: str, where: str) -> None:
+    """Raise TlsError unless a plaintext connection stays on this computer.
+
+    Checked by name before connecting (only loopback addresses and ``localhost`` names) and, once
+    connected, by the peer address itself, so a name that resolves elsewhere never gets the password.
+    """
+    refusal = TlsError(
+        f"The {service} server {where} is set up without encryption, which SharedClient allows only for a "
+        "server on this computer (127.0.0.1, ::1 or localhost); nothing was sent. Use TLS or STARTTLS."
+    )
+    if not is_loopback(host):
+        raise refusal
+    if sock is not None:
+        try:
+            peer = sock.getpeername()[0]
+        except (OSError, IndexError) as exc:
+            raise refusal from exc
+        if not is_loopback(str(peer).split("%", 1)[0]):
+            raise refusal

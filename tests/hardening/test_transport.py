@@ -12,8 +12,10 @@ tests/integration/test_account_cli.py (IMAP STARTTLS stripped, untrusted CA on i
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +27,7 @@ from sharedclient.core import smtp
 from sharedclient.core.errors import SharedClientError, StartTlsUnavailableError, TlsError
 from sharedclient.core.imap.session import close_imap, open_imap
 from sharedclient.core.model import Account, Endpoint, Security
+from sharedclient.core.tls import check_plaintext, is_loopback
 from tests.hardening.certs import BadCert, self_signed, wrong_host
 from tests.memory_keyring import MemoryKeyring
 from tests.servers.proxy import Intercept, RewritingProxy
@@ -224,6 +227,7 @@ def test_smtp_reply_injected_after_ehlo_aborts(mail_servers: MailServers) -> Non
 
 
 # ------------------------------------------------------------------------------------------ no plaintext login
+# Never, except to a server on this computer with an explicit --allow-plaintext-loopback.
 
 
 def test_starttls_happens_before_login_even_where_the_server_allows_plain_login(mail_servers: MailServers) -> None:
@@ -235,15 +239,71 @@ def test_starttls_happens_before_login_even_where_the_server_allows_plain_login(
     assert PASSWORD.encode() not in bytes(proxy.client_bytes)  # the rest was encrypted
 
 
-def test_there_is_no_plaintext_security_setting(
-    tmp_path: Path, memory_keyring: MemoryKeyring, capsys: pytest.CaptureFixture[str]
+def add_plain(tmp_path: Path, servers: MailServers, host: str, *flags: str) -> tuple[int, str]:
+    err = io.StringIO()
+    code = main(["--basedir", str(tmp_path), "account", "add", "bridge", "--email", USER,
+                 "--imap", f"{host}:{servers.dovecot.imap_port}", "--imap-security", "plain",
+                 "--smtp", f"127.0.0.1:{servers.postfix.submission_port}", "--smtp-security", "starttls",
+                 "--ca-file", str(servers.certs.ca_pem), "--password-stdin", *flags],
+                stdin=io.StringIO(PASSWORD + "\n"), stdout=io.StringIO(), stderr=err)  # fmt: skip
+    return code, err.getvalue()
+
+
+def test_plaintext_needs_the_explicit_flag_and_a_loopback_host(
+    tmp_path: Path, mail_servers: MailServers, memory_keyring: MemoryKeyring
 ) -> None:
-    assert {s.value for s in Security} == {"tls", "starttls"}
-    for value in ("none", "plain", "plaintext"):
-        with pytest.raises(ValueError):
-            Security(value)
-    with pytest.raises(SystemExit):
-        main(["--basedir", str(tmp_path), "account", "add", "w", "--email", USER, "--imap", "127.0.0.1:143",
-              "--smtp", "127.0.0.1:25", "--imap-security", "none", "--password-stdin"],
-             stdin=io.StringIO(PASSWORD), stdout=io.StringIO(), stderr=io.StringIO())  # fmt: skip
-    assert "invalid choice: 'none'" in capsys.readouterr().err
+    code, err = add_plain(tmp_path, mail_servers, "127.0.0.1")
+    assert code != 0 and "only when you also pass --allow-plaintext-loopback" in err
+    code, err = add_plain(tmp_path, mail_servers, "mail.example.com", "--allow-plaintext-loopback")
+    assert code != 0 and "mail.example.com is not on this computer" in err
+    assert memory_keyring.get_password("sharedclient/default", "bridge/imap") is None  # nothing stored
+
+
+def test_plaintext_login_to_loopback_with_the_flag(
+    tmp_path: Path, mail_servers: MailServers, memory_keyring: MemoryKeyring
+) -> None:
+    """The one case a password crosses a socket unencrypted: a server on this computer, chosen explicitly."""
+    with RewritingProxy("127.0.0.1", mail_servers.dovecot.imap_port) as proxy:
+        acct = account(mail_servers, "IMAP", proxy.port, Security.PLAIN)
+        connect(acct, "IMAP")
+    assert PASSWORD.encode() in bytes(proxy.client_bytes) and b"STARTTLS" not in bytes(proxy.client_bytes)
+    code, err = add_plain(tmp_path, mail_servers, "127.0.0.1", "--allow-plaintext-loopback")
+    assert code == 0, err
+    out = io.StringIO()
+    assert main(["--basedir", str(tmp_path), "account", "test", "bridge"], stdin=io.StringIO(), stdout=out,
+                stderr=io.StringIO()) == 0  # fmt: skip
+    assert f"IMAP 127.0.0.1:{mail_servers.dovecot.imap_port} (plain): OK" in out.getvalue()
+    assert "IMAP unencrypted, allowed because the server is on this computer" in out.getvalue()
+
+
+@pytest.mark.parametrize("service", ["IMAP", "SMTP"])
+def test_a_tampered_plaintext_setting_to_another_host_sends_nothing(mail_servers: MailServers, service: str) -> None:
+    """A settings file edited to "plain" for a remote server: refused before any connection is made."""
+    acct = account(mail_servers, service, 143, Security.PLAIN)
+    remote = Endpoint("192.0.2.10", 143, Security.PLAIN)  # TEST-NET: connecting would just hang
+    acct = dataclasses.replace(acct, **{service.lower(): remote})
+    started = time.monotonic()
+    with pytest.raises(TlsError) as info:
+        connect(acct, service)
+    assert time.monotonic() - started < 1.0
+    assert info.value.user_message.startswith(f"The {service} server 192.0.2.10:143 is set up without encryption")
+
+
+def test_plaintext_peer_must_really_be_loopback() -> None:
+    """"localhost" made to resolve elsewhere: the connected peer address decides."""
+
+    class Peer:
+        def __init__(self, addr: str) -> None:
+            self.addr = addr
+
+        def getpeername(self) -> tuple[str, int]:
+            return (self.addr, 143)
+
+    check_plaintext("localhost", Peer("127.0.0.1"), "IMAP", "localhost:143")  # type: ignore[arg-type]
+    check_plaintext("localhost", Peer("::1"), "IMAP", "localhost:143")  # type: ignore[arg-type]
+    with pytest.raises(TlsError):
+        check_plaintext("localhost", Peer("192.0.2.7"), "IMAP", "localhost:143")  # type: ignore[arg-type]
+    for host in ("127.0.0.1", "127.8.9.1", "::1", "[::1]", "::ffff:127.0.0.1", "localhost", "mail.localhost"):
+        assert is_loopback(host), host
+    for host in ("10.0.0.1", "example.com", "localhost.example.com", "0.0.0.0", "::ffff:8.8.8.8"):
+        assert not is_loopback(host), host

@@ -14,7 +14,7 @@ from imapclient.exceptions import IMAPClientError, LoginError
 from sharedclient.core.errors import AuthError, ProtocolError, SharedClientError, StartTlsUnavailableError, TlsError
 from sharedclient.core.model import Account, Security
 from sharedclient.core.netfail import translate_connect_error
-from sharedclient.core.tls import StartTlsGuard, client_context
+from sharedclient.core.tls import StartTlsGuard, check_plaintext, client_context
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,8 @@ def open_imap(account: Account, password: str, timeouts: ImapTimeouts = ImapTime
     ctx = client_context(account.ca_file)
     client: IMAPClient | None = None
     try:
+        if ep.security is Security.PLAIN:
+            check_plaintext(ep.host, None, "IMAP", where)  # before connecting: a tampered setting sends nothing
         client = IMAPClient(
             ep.host,
             port=ep.port,
@@ -72,6 +74,8 @@ def open_imap(account: Account, password: str, timeouts: ImapTimeouts = ImapTime
             ssl_context=ctx,
             timeout=SocketTimeout(connect=timeouts.connect, read=timeouts.read),
         )
+        if ep.security is Security.PLAIN:
+            check_plaintext(ep.host, client.socket(), "IMAP", where)
         if ep.security is Security.STARTTLS:
             if client._imap.state != "NONAUTH":  # noqa: SLF001 - "* PREAUTH" in clear: a MITM skipping STARTTLS
                 raise TlsError(
