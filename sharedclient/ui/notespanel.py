@@ -23,17 +23,18 @@ from sharedclient.core.teamdesk.notes import Conversation, Note, NoteList, conve
 from sharedclient.core.teamdesk.service import TeamDesk
 from sharedclient.ui.bridge import MainThreadBridge
 from sharedclient.ui.messageview import SafeBrowser
+from sharedclient.ui.palette import is_dark, muted, tone
 
 log = logging.getLogger(__name__)
 MAX_NOTES_HEIGHT = 160
 
 
-def note_html(note: Note) -> str:
+def note_html(note: Note, muted_colour: str = "#777") -> str:
     when = note.date.astimezone().strftime("%a %d %b %Y, %H:%M") if note.date else ""
     text = html.escape(note.text).replace("\n", "<br>")
     return (
         f"<p style='margin:0 0 6px 0'><b>{html.escape(note.author)}</b>"
-        f" <span style='color:#777'>· {html.escape(when)}</span><br>{text}</p>"
+        f" <span style='color:{muted_colour}'>· {html.escape(when)}</span><br>{text}</p>"
     )
 
 
@@ -45,7 +46,7 @@ class NotesPanel(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("notesPanel")
-        self.setStyleSheet("#notesPanel { background: #fffbea; border: 1px solid #f0d98c; border-radius: 3px; }")
+        self._dark = False
         self.title = QLabel(self.tr("<b>Internal notes</b> — only your team sees these; they are never sent or quoted."))
         self.title.setObjectName("notesTitle")
         self.view = SafeBrowser()
@@ -53,7 +54,6 @@ class NotesPanel(QFrame):
         self.status = QLabel()
         self.status.setObjectName("notesStatus")
         self.status.setWordWrap(True)
-        self.status.setStyleSheet("color: #6d4c41")
         self.input = QPlainTextEdit()
         self.input.setObjectName("noteInput")
         self.input.setAccessibleName(self.tr("New note"))
@@ -75,6 +75,7 @@ class NotesPanel(QFrame):
         layout.addLayout(row)
         self._reason = ""
         self._busy = False
+        self._style()
         self.show_notes([], "")
 
     def show_notes(self, notes: list[Note], reason: str, problem: str = "") -> None:
@@ -82,15 +83,28 @@ class NotesPanel(QFrame):
         self._reason = reason
         self._busy = False
         if notes:
-            self.view.setHtml("".join(note_html(n) for n in notes))
+            self.view.setHtml("".join(note_html(n, muted(self)) for n in notes))
         else:
-            self.view.setHtml(f"<span style='color:#777'>{html.escape(self.tr('No notes on this conversation yet.'))}</span>")
+            empty = html.escape(self.tr("No notes on this conversation yet."))
+            self.view.setHtml(f"<span style='color:{muted(self)}'>{empty}</span>")
         self._fit()
         self.status.setText(problem or reason)
         self.status.setVisible(bool(problem or reason))
         self.input.setEnabled(not reason)
         self.add_button.setToolTip(reason or self.tr("Add the note to the shared Notes folder"))
         self._update_button()
+
+    def _style(self) -> None:
+        """A warm tint marks the notes as internal; one shade for light and one for dark themes."""
+        dark = self._dark = is_dark(self.palette())
+        background, border = ("#3b3320", "#6d5a2a") if dark else ("#fffbea", "#f0d98c")
+        self.setStyleSheet(f"#notesPanel {{ background: {background}; border: 1px solid {border}; border-radius: 3px; }}")
+        self.status.setStyleSheet(f"color: {tone('warning', self)}")
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.PaletteChange and is_dark(self.palette()) != self._dark:
+            self._style()  # the system switched light/dark (setStyleSheet itself changes the palette too)
+        super().changeEvent(event)
 
     def _fit(self) -> None:
         """As tall as the notes (up to MAX_NOTES_HEIGHT, then it scrolls), so the message keeps its room."""

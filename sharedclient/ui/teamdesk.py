@@ -29,6 +29,7 @@ from sharedclient.core.teamdesk.templates import Template, TemplateList
 from sharedclient.ui.bridge import MainThreadBridge
 from sharedclient.ui.composer import Composer
 from sharedclient.ui.notespanel import NotesController
+from sharedclient.ui.palette import tone
 from sharedclient.ui.templatepicker import SaveTemplateDialog, TemplatePicker, insert_filled
 
 log = logging.getLogger(__name__)
@@ -158,7 +159,7 @@ class ComposerTemplates(QObject):
         if picker.chosen.attachments:
             summary = (summary + " " + self._attach(picker.chosen)).strip()
         self.composer.status.setText(summary)
-        self.composer.status.setStyleSheet("color: #8d6e63" if picker.filled.unfilled else "")
+        self.composer.status.setStyleSheet(f"color: {tone('warning', self.composer)}" if picker.filled.unfilled else "")
         self.composer.body.setFocus()
 
     def _attach(self, template: Template) -> str:

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from sharedclient.core.errors import SharedClientError
 from sharedclient.core.teamdesk.placeholders import Filled, fill
 from sharedclient.core.teamdesk.templates import Template, TemplateList
+from sharedclient.ui.palette import tone
 
 UNFILLED_BACKGROUND = QColor("#ffe082")  # amber: "look here before sending", readable in light and dark
 UNFILLED_FOREGROUND = QColor("#4e342e")
@@ -239,7 +240,7 @@ class SaveTemplateDialog(QDialog):
         self.save_button.setEnabled(False)
         self.buttons.accepted.connect(self._request_save)
         self.buttons.rejected.connect(self.reject)
-        self.reason.setStyleSheet("color: #8d6e63")
+        self.reason.setStyleSheet(f"color: {tone('warning', self)}")
         form = QFormLayout()
         form.addRow(self.tr("Name:"), self.name)
         form.addRow(self.tr("Save in:"), self.destination)
