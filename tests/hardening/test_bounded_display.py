@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from sharedclient.core.mime.render import DISPLAY_LIMIT, display_limit
 from sharedclient.core.model import Endpoint, Security
 from sharedclient.devservers.dovecot import MailUser
 from sharedclient.ui.launch import build_window
@@ -38,6 +39,15 @@ def big_message(size: int) -> bytes:
             b"Please find the scan attached.\r\n--b\r\nContent-Type: application/pdf\r\n"
             b'Content-Disposition: attachment; filename="scan.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
             + blob.replace(b"\n", b"\r\n") + b"--b--\r\n")  # fmt: skip
+
+
+def test_display_limit_is_configurable(qtbot: QtBot) -> None:
+    assert display_limit({}) == 8 * 1024 * 1024
+    assert display_limit({"SHAREDCLIENT_DISPLAY_LIMIT_MB": "2"}) == 2 * 1024 * 1024
+    assert display_limit({"SHAREDCLIENT_DISPLAY_LIMIT_MB": "0"}) is None  # no limit
+    view = MessageView()
+    qtbot.addWidget(view)
+    assert view.display_limit == DISPLAY_LIMIT == display_limit()
 
 
 def test_partial_message_in_the_view(qtbot: QtBot) -> None:

@@ -199,8 +199,10 @@ def test_imap_response_injected_after_starttls_ok_aborts(mail_servers: MailServe
     if segments == "same-segment":  # found in the buffer before the handshake
         assert message.startswith(f"The IMAP server 127.0.0.1:{proxy.port} sent unexpected data right after agreeing to start TLS")
         assert "tampering" in message
-    else:  # arrived during the handshake: it is not TLS, so the handshake fails
-        assert message.startswith(f"The secure connection to the IMAP server 127.0.0.1:{proxy.port} failed")
+    else:  # arrives during the handshake: it is not TLS, so the handshake fails (or, on a slow machine, the
+        # guard already sees it before the handshake starts)
+        assert message.startswith((f"The secure connection to the IMAP server 127.0.0.1:{proxy.port} failed",
+                                   f"The IMAP server 127.0.0.1:{proxy.port} sent unexpected data"))  # fmt: skip
     assert "nothing was sent" in message
     assert_no_credentials(proxy)
 

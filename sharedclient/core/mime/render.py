@@ -16,8 +16,9 @@ import email
 import email.parser
 import email.policy
 import logging
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
 from email.utils import getaddresses
@@ -32,7 +33,22 @@ log = logging.getLogger(__name__)
 
 DISPLAY_HEADERS = ("From", "Sender", "To", "Cc", "Reply-To", "Date", "Subject", "Message-ID")
 ADDRESS_HEADERS = frozenset({"From", "Sender", "To", "Cc", "Reply-To"})
-DISPLAY_LIMIT = 8 * 1024 * 1024  # bytes of a message fetched for the reading pane; the rest on request
+DEFAULT_DISPLAY_LIMIT_MB = 8
+
+
+def display_limit(environ: Mapping[str, str] = os.environ) -> int | None:
+    """Bytes of a message fetched for the reading pane (the rest on request), from
+    ``SHAREDCLIENT_DISPLAY_LIMIT_MB`` (whole megabytes; 0 means no limit; default 8)."""
+    text = environ.get("SHAREDCLIENT_DISPLAY_LIMIT_MB", "").strip()
+    try:
+        mb = int(text) if text else DEFAULT_DISPLAY_LIMIT_MB
+    except ValueError:
+        log.warning("SHAREDCLIENT_DISPLAY_LIMIT_MB=%r is not a whole number; using %d", text, DEFAULT_DISPLAY_LIMIT_MB)
+        mb = DEFAULT_DISPLAY_LIMIT_MB
+    return mb * 1024 * 1024 if mb > 0 else None
+
+
+DISPLAY_LIMIT = display_limit()
 MAX_TEXT = 2_000_000  # characters of a body shown; bigger bodies are cut with a notice
 MAX_HTML = 1_000_000  # characters of HTML sanitized and shown (nh3 needs ~0.3 s per MB)
 MAX_HTML_TO_TEXT = 60_000  # html2text needs ~5 s per MB: an HTML-only body beyond this is cut for the text view
