@@ -109,7 +109,8 @@ class ComposerTemplates(QObject):
         return account, rest.rsplit(":", 1)[0]
 
     def places(self) -> tuple[TeamDesk | None, list[str]]:
-        """The account's desk and the mailboxes to take templates from: shared first, then personal."""
+        """The account's desk and the mailboxes to take templates from: the answered message's mailbox, the
+        chosen identity's team mailbox, then the personal one (the picker drops duplicates)."""
         controller = self.window.controller  # type: ignore[attr-defined]
         identity = self.composer.current_identity()
         answered = self._answered()
@@ -121,7 +122,7 @@ class ComposerTemplates(QObject):
         mailboxes = []
         if answered:
             mailboxes.append(answered[1])
-        elif identity is not None and identity.mailbox_owner:
+        if identity is not None and identity.mailbox_owner and identity.account == account:
             owner = identity.mailbox_owner.lower()
             team = sorted((f for f in folders if f.section is Section.SHARED and (f.owner or "").lower() == owner
                            and f.selectable), key=lambda f: (f.name.upper() != "INBOX", len(f.path)))  # fmt: skip
