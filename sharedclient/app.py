@@ -31,7 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--basedir", metavar="DIR", help="keep all profiles under DIR (default: $SHAREDCLIENT_HOME or the user dirs)"
     )
-    parser.add_argument("--profile", default=DEFAULT_PROFILE, help="profile to use (default: %(default)s)")
+    parser.add_argument(
+        "--profile", help=f"profile to use (default: {DEFAULT_PROFILE}; the window asks when there are several)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     profile_cmds.register(sub)
@@ -58,14 +60,14 @@ def main(argv: Sequence[str] | None = None, **context_overrides: object) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     basedir = args.basedir or os.environ.get("SHAREDCLIENT_HOME") or None
-    ctx = CliContext(store=ProfileStore(Path(basedir) if basedir else None), profile_name=args.profile)
+    ctx = CliContext(store=ProfileStore(Path(basedir) if basedir else None), profile_name=args.profile or DEFAULT_PROFILE)
     for key, value in context_overrides.items():
         setattr(ctx, key, value)
     try:
         if args.command is None:
             from sharedclient.ui.launch import run_gui
 
-            return run_gui(ctx)
+            return run_gui(ctx, choose_profile=args.profile is None)
         if args.command == "demo":
             from sharedclient.devservers.demo import run_demo
 

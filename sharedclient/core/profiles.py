@@ -98,6 +98,21 @@ class ProfileStore:
         profile.data_dir.mkdir(parents=True, mode=0o700, exist_ok=True)
         return profile
 
+    def rename(self, old: str, new: str) -> Profile:
+        """Move a profile's settings and data to a new name; refused while a running SharedClient uses it.
+
+        Passwords are keyed by profile name in the keyring: the caller moves them (see ui.profilechooser).
+        """
+        source = self.get(old, create_default=False)
+        target = self._profile(new)
+        if target.config_dir.exists() or target.data_dir.exists():
+            raise AlreadyExistsError(f"A profile named “{new}” already exists.")
+        with source.lock():
+            source.config_dir.rename(target.config_dir)
+            if source.data_dir.exists():
+                source.data_dir.rename(target.data_dir)
+        return self.get(new, create_default=False)
+
     def delete(self, name: str) -> None:
         profile = self.get(name, create_default=False)
         with profile.lock():

@@ -34,6 +34,9 @@ from sharedclient.ui.tracking import install_composer_options
 from sharedclient.ui.activity import window_recorder
 from sharedclient.ui.icons import icon
 from sharedclient.ui.mainwindow import MainWindow
+from sharedclient.ui.profilechooser import choose_at_start
+from sharedclient.ui.settingswindow import install_settings_menu
+from sharedclient.ui.wizard import run_first_start
 from sharedclient.ui.sending import SendController
 from sharedclient.ui.teamdesk import install_teamdesk
 
@@ -112,7 +115,13 @@ def build_window(
     return window
 
 
-def run_gui(ctx: CliContext, credentials: CredentialStore | None = None) -> int:
+def run_gui(ctx: CliContext, credentials: CredentialStore | None = None, choose_profile: bool = False) -> int:
+    if choose_profile:  # no --profile: ask when there is more than one (ui.profilechooser)
+        ensure_app()
+        chosen = choose_at_start(ctx.store, ctx.credentials_factory)
+        if chosen is None:
+            return 0
+        ctx.profile_name = chosen
     profile = ctx.profile()
     with profile.lock():
         accounts = list(profile.load().accounts)
@@ -123,11 +132,16 @@ def run_gui(ctx: CliContext, credentials: CredentialStore | None = None) -> int:
             except SecretStoreError as exc:
                 log.warning("%s", exc.user_message)
                 credentials = session_credentials_by_asking(accounts)
+        if not accounts:  # first start: the account wizard (ui.wizard); cancelled means quit
+            accounts = run_first_start(profile, credentials)
+            if not accounts:
+                return 0
         try:
             window = build_window(accounts, credentials, profile.name, profile.data_dir, profile.load)
         except StorageError as exc:  # e.g. a damaged audit trail: refused with its sentence, never bypassed
             QMessageBox.critical(None, "SharedClient", exc.user_message)
             raise
+        install_settings_menu(window, profile, credentials, ctx.store)  # File → Add Mail Account…, Edit → Settings…
         restore_drafts(window)
         window.show()
         freeze_startup_heap()

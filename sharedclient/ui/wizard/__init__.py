@@ -1,5 +1,5 @@
 """The account wizard (first start, and Settings → Add account)."""
 
-from sharedclient.ui.wizard.wizard import AccountWizard, WizardContext
+from sharedclient.ui.wizard.wizard import AccountWizard, WizardContext, run_first_start
 
-__all__ = ["AccountWizard", "WizardContext"]
+__all__ = ["AccountWizard", "WizardContext", "run_first_start"]

@@ -159,3 +159,14 @@ class AccountWizard(QWizard):
                         store.record(identity, result)
         except SharedClientError as exc:  # the verdicts are a convenience: the From-picker checks again
             log.warning("could not store identity checks: %s", exc.user_message)
+
+
+def run_first_start(profile: Profile, credentials: CredentialStore, discoverer: Discoverer | None = None) -> list[Account]:
+    """Starting without any account: the wizard, modal; the accounts it saved ([] when cancelled)."""
+    context = WizardContext(profile, credentials)
+    if discoverer is not None:
+        context.discoverer = discoverer
+    wizard = AccountWizard(context)
+    wizard.setWindowTitle(wizard.tr("Welcome to SharedClient — set up your mail account"))
+    wizard.exec()
+    return list(profile.load().accounts) if wizard.saved else []
