@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
+from sharedclient.core.imap.headers import summarise
 from sharedclient.core.mime.render import MAX_HEADER, render_message
 from sharedclient.core.mime.reply import read_original
 from sharedclient.ui.messageview import MessageView
@@ -204,6 +205,24 @@ def test_misleading_from_is_shown_as_sent_and_only_visible_addresses_are_replied
     original = read_original(raw)
     assert [a.addr_spec for a in original.from_] == reply_to
     assert not {a.addr_spec for a in original.from_} - {t for t in reply_to if t in from_value}
+
+
+@pytest.mark.parametrize(
+    "from_value",
+    ['"support@bank.test"@evil.test', "alice@example.org)<bob@evil.test>", "support@bank.test <x@evil.test>",
+     "=?utf-8?q?support@bank.test?= <x@evil.test>", '"support@bank.test" <x@evil.test>'],
+)  # fmt: skip
+def test_message_list_shows_misleading_senders_as_sent(from_value: str) -> None:
+    """The list's fast header path used getaddresses, which names support@bank.test as the sender here."""
+    summary = summarise(f"From: {from_value}\r\nSubject: x\r\n\r\n".encode())
+    assert summary.from_name == "" and summary.from_addr == from_value.replace("=?utf-8?q?support@bank.test?=",
+                                                                                "support@bank.test")  # as sent
+
+
+def test_message_list_still_parses_ordinary_lists() -> None:
+    summary = summarise(b'From: "Doe, Jane" <jane@customer.test>\r\nTo: a@x.test, "Smith, Jo" <jo@x.test>\r\n\r\n')
+    assert (summary.from_name, summary.from_addr) == ("Doe, Jane", "jane@customer.test")
+    assert summary.to == "a@x.test, Smith, Jo <jo@x.test>"
 
 
 def test_ordinary_address_headers_are_not_flagged() -> None:

@@ -211,18 +211,57 @@ def _simple_addresses(value: str) -> list[tuple[str, str]] | None:
     return pairs
 
 
+def _top_level_items(text: str) -> list[str]:
+    """Comma-separated items outside quotes, angle brackets and comments."""
+    items, current, quoted, depth, escaped = [], [], False, 0, False
+    for ch in text:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in "<(":
+            depth += 1
+        elif not quoted and ch in ">)" and depth:
+            depth -= 1
+        elif ch == "," and not quoted and not depth:
+            items.append("".join(current))
+            current = []
+            continue
+        current.append(ch)
+    items.append("".join(current))
+    return [item for item in items if item.strip()]
+
+
+def _misleading(text: str, pairs: list[tuple[str, str]]) -> bool:
+    """True when a parser's reading of an address list differs from what a person sees in it
+    (getaddresses on 3.11.7, CVE-2023-27043; or a display name posing as an address)."""
+    if any("@" in name for name, _ in pairs):
+        return True
+    if text.count("@") > text.count("<"):  # bare addresses: each must be a list item of its own
+        items = [item for item in _top_level_items(text) if "@" in item]
+        return len(items) != sum(1 for _, addr in pairs if "@" in addr) or text.count("@") != len(items)
+    return False
+
+
 def _addresses(value: str) -> list[tuple[str, str]]:
     if not value:
         return []
     if '"' not in value and "(" not in value and ";" not in value and "\\" not in value:
         simple = _simple_addresses(value)
         if simple is not None:
+            if any("@" in name for name, _ in simple):  # "support@bank.test <x@evil.test>"
+                return [("", decode_words(value))]
             return simple
     try:
         pairs = getaddresses([value])
     except (ValueError, IndexError, TypeError):
         return [("", decode_words(value))]
-    return [(decode_words(name), addr) for name, addr in pairs if name or addr]
+    found = [(decode_words(name), addr) for name, addr in pairs if name or addr]
+    if "@" in value and _misleading(decode_words(value), found):
+        return [("", decode_words(value))]  # shown as sent rather than as a guess
+    return found
 
 
 def format_addresses(pairs: list[tuple[str, str]]) -> str:
