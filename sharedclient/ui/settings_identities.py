@@ -151,7 +151,9 @@ class IdentitiesTab(QWidget):
         except SharedClientError as exc:
             show_error(self.error, exc.user_message)
             return
-        if self.w.save(settings, self.error):
+        record = ("identity.add", {"account": ident.account, "target": {"identity": ident.address},
+                                   "details": {"mode": ident.mode.value}})  # fmt: skip
+        if self.w.save(settings, self.error, record):
             show_error(self.error, "")
             self.refresh(ident.address)
 
@@ -167,7 +169,7 @@ class IdentitiesTab(QWidget):
         except SharedClientError as exc:
             show_error(self.error, exc.user_message)
             return
-        if self.w.save(settings, self.error):
+        if self.w.save(settings, self.error, ("identity.remove", {"target": {"identity": ident.address}})):
             self.refresh()
 
     def check(self) -> None:

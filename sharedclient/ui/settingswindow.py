@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from sharedclient.core.auditing import NO_AUDIT, profile_audit
 from sharedclient.core.autodiscover import Discoverer
 from sharedclient.core.diagnose import AccountReport, check_account
 from sharedclient.core.errors import SharedClientError, UsageError
@@ -85,13 +86,22 @@ class SettingsWindow(QWidget):
     def settings(self) -> Settings:
         return self.profile.load()
 
-    def save(self, settings: Settings, error: QLabel) -> bool:
-        """Write ``settings``; the sentence goes to ``error`` when the file cannot be written."""
+    def save(self, settings: Settings, error: QLabel, *records: tuple[str, dict[str, Any]]) -> bool:
+        """Write ``settings`` and audit ``records`` ((action, fields) as the CLI records them); the sentence
+        goes to ``error`` when the file cannot be written or the audit trail is damaged (nothing changed then)."""
         try:
-            self.profile.save(settings)
+            audit = profile_audit(self.profile.data_dir, self.profile.name) if records else NO_AUDIT
         except SharedClientError as exc:
             show_error(error, exc.user_message)
             return False
+        with audit:
+            try:
+                self.profile.save(settings)
+            except SharedClientError as exc:
+                show_error(error, exc.user_message)
+                return False
+            for action, fields in records:
+                audit.record(action, **fields)
         return True
 
     def run(self, fn: Callable[[], Any], on_done: Callable[[Any], None], on_error: Callable[[SharedClientError], None]) -> None:
@@ -268,7 +278,7 @@ class AccountsTab(QWidget):
         except SharedClientError as exc:
             show_error(self.error, exc.user_message)
             return
-        if self.w.save(updated, self.error):
+        if self.w.save(updated, self.error, ("account.remove", {"account": account.name})):
             try:
                 self.w.credentials.delete(account.name)
             except SharedClientError as exc:

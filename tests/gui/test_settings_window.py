@@ -14,6 +14,7 @@ from sharedclient.core.dlp_policy import VolumeLimit
 from sharedclient.core.model import Account, Endpoint, Security, SendMode
 from sharedclient.core.profiles import Profile, ProfileStore
 from sharedclient.core.secrets import SessionCredentials
+from sharedclient.core.store.audit import AuditLog, audit_path
 from sharedclient.ui.launch import build_window
 from sharedclient.ui.settingswindow import SettingsWindow, install_settings_menu
 from sharedclient.ui.wizard import AccountWizard
@@ -148,6 +149,9 @@ def test_settings_change_validate_and_survive_a_restart(qtbot: QtBot, mail_serve
     assert profile.load().accounts == () and profile.load().identities == ()
     assert creds.get("alice", "imap") is None
     assert again.identities.list.count() == 0
+    with AuditLog(audit_path(profile.data_dir), "default") as trail:  # the same entries the CLI writes
+        actions = [(e.action, e.account) for e in trail.entries()]
+    assert actions == [("identity.add", "alice"), ("identity.add", "alice"), ("account.remove", "alice")]
 
 
 def test_main_window_menu_opens_settings_and_the_wizard(qtbot: QtBot, tmp_path: Path) -> None:

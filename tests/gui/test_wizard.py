@@ -213,6 +213,14 @@ def test_manual_settings_validation_failed_test_and_fix(qtbot: QtBot, mail_serve
     assert wizard.currentId() == MANUAL
     form = wizard.server_form
     assert form.name.text() == "carol" and form.username.text() == "carol@example.test"
+    wizard.back()  # a typo in the address: the suggestions follow the corrected one
+    wizard.intro.email.setText("carol.chen@example.test")
+    next_page(qtbot, wizard)
+    assert form.name.text() == "carol.chen" and form.username.text() == "carol.chen@example.test"
+    wizard.back()
+    wizard.intro.email.setText("carol@example.test")
+    next_page(qtbot, wizard)
+    assert form.name.text() == "carol" and form.username.text() == "carol@example.test"
     qtbot.keyClicks(form.imap.host, "bad host name")
     next_page(qtbot, wizard)
     assert wizard.currentId() == MANUAL and "is not of the form HOST:PORT" in form.error.text()

@@ -89,6 +89,7 @@ class IntroPage(QWizardPage):
         form.addRow(self.error)
         for field in (self.name, self.email, self.password):
             field.textEdited.connect(lambda _text: show_error(self.error, ""))
+        self._filled_for = ""
 
     def validatePage(self) -> bool:  # noqa: N802 - Qt override
         try:
@@ -101,12 +102,12 @@ class IntroPage(QWizardPage):
             return False
         show_error(self.error, "")
         form = self.w.server_form
-        if not form.name.text():
+        if self._filled_for != email:  # a new address (also after Back): fresh suggestions
             from sharedclient.ui.wizard.wizard import account_name_for
 
             form.name.setText(account_name_for(email, self.w.taken_account_names()))
-        if not form.username.text():
             form.username.setText(email)
+            self._filled_for = email
         return True
 
     def nextId(self) -> int:  # noqa: N802 - Qt override

@@ -135,18 +135,22 @@ class AccountWizard(QWizard):
         profile, creds = self.context.profile, self.context.credentials
         settings = profile.load()
         audit = profile_audit(profile.data_dir, profile.name)  # a damaged audit trail refuses the change
-        for account, _password in self.result_data.accounts:
-            settings = settings.with_account(account)
-        for identity in self.result_data.identities:
-            settings = settings.with_identity(identity)
-        for account, password in self.result_data.accounts:
-            creds.set(account.name, "imap", password)
-            creds.set(account.name, "smtp", password)
         try:
-            profile.save(settings)
-        except Exception:
             for account, _password in self.result_data.accounts:
-                creds.delete(account.name)
+                settings = settings.with_account(account)
+            for identity in self.result_data.identities:
+                settings = settings.with_identity(identity)
+            for account, password in self.result_data.accounts:
+                creds.set(account.name, "imap", password)
+                creds.set(account.name, "smtp", password)
+            try:
+                profile.save(settings)
+            except Exception:
+                for account, _password in self.result_data.accounts:
+                    creds.delete(account.name)
+                raise
+        except BaseException:
+            audit.close()
             raise
         self.saved = True
         record_setup(audit, [a for a, _p in self.result_data.accounts], self.result_data.identities)
