@@ -163,6 +163,7 @@ class NotesController(QObject):
         self._target: tuple[Folder, Conversation] | None = None
         self._notes_path: dict[str, str] = {}  # account -> its Notes folder being watched
         self._pending: Future[NoteList] | None = None
+        self._desks: dict[str, TeamDesk] = {}
         view = window.view  # type: ignore[attr-defined]
         view.layout().addWidget(self.panel)
         view.message_changed.connect(self.reload)
@@ -172,8 +173,14 @@ class NotesController(QObject):
         self.panel.add_requested.connect(self.add)
 
     def _desk(self, folder: Folder) -> TeamDesk | None:
+        """One TeamDesk per account session, so the located Notes folder is reused between messages."""
         session = self.window.controller.sessions.get(folder.account)  # type: ignore[attr-defined]
-        return TeamDesk(session) if session is not None else None
+        if session is None:
+            return None
+        desk = self._desks.get(folder.account)
+        if desk is None or desk.session is not session:
+            desk = self._desks[folder.account] = TeamDesk(session)
+        return desk
 
     def reload(self) -> None:
         """The message shown changed: show its conversation's notes (or hide the panel)."""

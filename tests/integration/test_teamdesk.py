@@ -277,3 +277,26 @@ def test_demo_seed_gives_the_team_templates_and_a_note(imap_server: ImapServer) 
         assert note.author == f"Bob Baker <bob@{DOMAIN}>" and "key account" in note.text
     finally:
         conn.close()
+
+
+def test_reader_reuses_the_located_notes_folder_for_a_minute(imap_server: ImapServer, session_for) -> None:  # type: ignore[no-untyped-def]
+    """Reading notes looks the Notes folder up once a minute, not for every message shown."""
+    from sharedclient.core.teamdesk.notes import conversation_of  # noqa: PLC0415
+    from sharedclient.core.teamdesk.service import TeamDesk, author_address  # noqa: PLC0415
+
+    team = make_team(imap_server)
+    _, _, raw = deliver_customer_mail(imap_server, team, "Cache me")
+    about = conversation_of(raw)
+    now = [1000.0]
+    reader = TeamDesk(session_for(team.reader), clock=lambda: now[0])
+    agent = TeamDesk(session_for(team.agent))
+    first = reader.notes(team.inbox, about).result(timeout=30)
+    assert first.notes == () and first.desk.folder is None and "“k”" in first.desk.reason
+
+    agent.add_note(team.inbox, about, "First!", author_address("Kim", team.agent.login)).result(timeout=30)
+    assert reader.notes(team.inbox, about).result(timeout=30).notes == ()  # still the place seen a moment ago
+    now[0] += 61
+    (note,) = reader.notes(team.inbox, about).result(timeout=30).notes
+    assert note.text == "First!"
+    agent.add_note(team.inbox, about, "Second", author_address("Kim", team.agent.login)).result(timeout=30)
+    assert [n.text for n in reader.notes(team.inbox, about).result(timeout=30).notes] == ["First!", "Second"]

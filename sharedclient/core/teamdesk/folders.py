@@ -21,9 +21,9 @@ from imapclient.exceptions import IMAPClientError
 
 from sharedclient.core.errors import PermissionDenied, ProtocolError
 from sharedclient.core.imap.connection import ImapConnection
-from sharedclient.core.imap.discovery import lookup_folder, mailbox_label
+from sharedclient.core.imap.discovery import classify, lookup_folder, mailbox_label
 from sharedclient.core.imap.messages import _owner_root, namespaces_of, resolve_folder  # noqa: PLC2701
-from sharedclient.core.imap.rights import access_summary
+from sharedclient.core.imap.rights import FULL_RIGHTS, access_summary, my_rights
 from sharedclient.core.imap.session import server_reason, server_text
 from sharedclient.core.model import Account, Folder, Section
 
@@ -43,6 +43,7 @@ class DeskFolder:
     folder: Folder | None
     create_path: str = ""  # where it would be created on the first add ("" when it cannot be)
     reason: str = ""  # why adding is not possible; "" when it is
+    delimiter: str | None = None  # the mailbox's hierarchy separator, from the server
 
     @property
     def can_add(self) -> bool:
@@ -72,6 +73,31 @@ def _candidates(base: Folder, root: str | None, kind: str) -> list[str]:
     return list(dict.fromkeys(paths))
 
 
+def _find(conn: ImapConnection, account: Account, path: str, delimiter: str | None) -> Folder | None:
+    """The folder at ``path``: by LIST, else by MYRIGHTS.
+
+    Dovecot does not LIST a shared mailbox's new child (a teammate just created INBOX/Notes) to sessions
+    that logged in before, although it can be opened: STATUS finds it (NONEXISTENT when it is not there) and
+    MYRIGHTS gives the rights. (MYRIGHTS alone is no test: Dovecot answers it for a missing personal mailbox.)
+    """
+    namespaces = namespaces_of(conn)
+    found = lookup_folder(conn.client, account, path, namespaces)
+    if found is not None:
+        return found
+    section, owner = classify(path, namespaces, account)
+    try:
+        conn.client.folder_status(path, [b"MESSAGES"])  # NO [NONEXISTENT] when it is not there
+        rights = FULL_RIGHTS if section is Section.PERSONAL and account.kind != "shared" else my_rights(conn.client, path)
+    except imaplib.IMAP4.abort:
+        raise
+    except IMAPClientError:
+        return None
+    if not set(rights) & {"l", "r"}:
+        return None
+    name = path.rsplit(delimiter, 1)[-1] if delimiter else path
+    return Folder(account.name, path, name, section, owner, delimiter, (), None, rights, True)
+
+
 def locate(conn: ImapConnection, account: Account, mailbox: str, kind: str) -> DeskFolder:
     """The ``kind`` folder belonging to ``mailbox`` (any mailbox of the owner), with current rights."""
     base = resolve_folder(conn, account, mailbox)
@@ -80,21 +106,21 @@ def locate(conn: ImapConnection, account: Account, mailbox: str, kind: str) -> D
     owner = _owner_words(base)
     what = _WHAT[kind]
     for path in _candidates(base, root, kind):
-        found = lookup_folder(conn.client, account, path, namespaces)
+        found = _find(conn, account, path, base.delimiter)
         if found is not None and found.selectable:
             reason = "" if "i" in found.rights else (
                 f"You may not add {what} to {mailbox_label(found)}: {access_summary(found.rights)}."
             )
-            return DeskFolder(kind, owner, found, reason=reason)
+            return DeskFolder(kind, owner, found, reason=reason, delimiter=found.delimiter)
     delim = base.delimiter or "/"
     if base.section is Section.PERSONAL and account.kind != "shared" and root is not None:
-        return DeskFolder(kind, owner, None, create_path=root + kind)
+        return DeskFolder(kind, owner, None, create_path=root + kind, delimiter=base.delimiter)
     anchor = None
     if root is not None:
         anchor = lookup_folder(conn.client, account, root + "INBOX", namespaces)
     anchor = anchor if anchor is not None and anchor.selectable else base
     if "k" in anchor.rights:
-        return DeskFolder(kind, owner, None, create_path=anchor.path + delim + kind)
+        return DeskFolder(kind, owner, None, create_path=anchor.path + delim + kind, delimiter=base.delimiter)
     return DeskFolder(
         kind, owner, None,
         reason=(
@@ -128,7 +154,7 @@ def ensure(conn: ImapConnection, account: Account, desk: DeskFolder) -> Folder:
         conn.client.subscribe_folder(path)
     except IMAPClientError:  # a convenience for other clients only
         log.debug("subscribing %s failed", path, exc_info=True)
-    folder = lookup_folder(conn.client, account, path, namespaces_of(conn))
+    folder = _find(conn, account, path, desk.delimiter)
     if folder is None or "i" not in folder.rights:
         rights = folder.rights if folder is not None else ""
         raise PermissionDenied(

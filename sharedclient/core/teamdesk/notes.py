@@ -132,9 +132,14 @@ def _search(ids: tuple[str, ...]) -> list[object]:
     return criteria
 
 
-def notes_for(conn: ImapConnection, account: Account, mailbox: str, about: Conversation) -> NoteList:
-    """The notes on ``about``'s conversation in ``mailbox``'s Notes folder, oldest first."""
-    desk = locate(conn, account, mailbox, NOTES)
+def notes_for(
+    conn: ImapConnection, account: Account, mailbox: str, about: Conversation, desk: DeskFolder | None = None
+) -> NoteList:
+    """The notes on ``about``'s conversation in ``mailbox``'s Notes folder, oldest first.
+
+    ``desk``: where that folder is, when the caller located it recently (saves the LIST/MYRIGHTS round trips).
+    """
+    desk = desk or locate(conn, account, mailbox, NOTES)
     if desk.folder is None or "r" not in desk.folder.rights:
         return NoteList(desk, ())
     found = [parse_note(uid, raw) for uid, raw in fetch_messages(conn, desk.folder, _search(about.thread_ids))]
