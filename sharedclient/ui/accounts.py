@@ -74,17 +74,25 @@ class AccountsController(QObject):
 
     def start(self) -> None:
         for account in self.accounts.values():
-            cache = self._cache_factory(account)
-            if cache.rebuilt_notice:
-                self.problem.emit(account.name, cache.rebuilt_notice)
-            self.sessions[account.name] = AccountSession(
-                account, self._connect_factory(account), cache, on_state=self._state_listener(account.name),
-                audit=self.audit,
-            )
-            self.sessions[account.name].after_sync = self.after_sync
-            self.refresh_folders(account.name)
-            self.watch(account.name, "INBOX")  # new mail in every Inbox shows up at once
+            self._start_session(account)
         self._resync.start()
+
+    def add_account(self, account: Account) -> None:
+        """An account added while running (Settings → Add Mail Account…) connects like the others."""
+        self.accounts[account.name] = account
+        self._start_session(account)
+
+    def _start_session(self, account: Account) -> None:
+        cache = self._cache_factory(account)
+        if cache.rebuilt_notice:
+            self.problem.emit(account.name, cache.rebuilt_notice)
+        self.sessions[account.name] = AccountSession(
+            account, self._connect_factory(account), cache, on_state=self._state_listener(account.name),
+            audit=self.audit,
+        )
+        self.sessions[account.name].after_sync = self.after_sync
+        self.refresh_folders(account.name)
+        self.watch(account.name, "INBOX")  # new mail in every Inbox shows up at once
 
     def _state_listener(self, name: str) -> Callable[[ConnectionState, str], None]:
         def listener(state: ConnectionState, detail: str) -> None:  # runs on the worker thread

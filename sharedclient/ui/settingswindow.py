@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -44,6 +44,8 @@ from sharedclient.ui.wizard.serverform import ServerForm
 
 
 class SettingsWindow(QWidget):
+    accounts_added = Signal(list)  # [Account] saved by the wizard: the main window starts them
+
     def __init__(self, profile: Profile, credentials: CredentialStore, store: ProfileStore | None = None, *,
                  credentials_factory: CredentialsFactory = KeyringCredentials, discoverer: Discoverer | None = None,
                  parent: QWidget | None = None) -> None:  # fmt: skip
@@ -296,9 +298,11 @@ class AccountsTab(QWidget):
 
     def _wizard_closed(self, _result: int) -> None:
         if self.wizard is not None and self.wizard.saved:
-            self.refresh(self.wizard.result_data.accounts[0][0].name)
+            added = [account for account, _password in self.wizard.result_data.accounts]
+            self.refresh(added[0].name)
             self.w.identities.refresh()
-            self.result.setText(self.tr("Account added. It appears in the folder list the next time SharedClient starts."))
+            self.result.setText(self.tr("Account added."))
+            self.w.accounts_added.emit(added)
 
 
 def install_settings_menu(window: QWidget, profile: Profile, credentials: CredentialStore,
@@ -311,6 +315,7 @@ def install_settings_menu(window: QWidget, profile: Profile, credentials: Creden
         win = holder.get("window")
         if win is None or not win.isVisible():
             win = holder["window"] = SettingsWindow(profile, credentials, store, parent=window)
+            win.accounts_added.connect(lambda accounts: start_accounts(window, accounts))
         win.tabs.setCurrentIndex(tab)
         win.show()
         win.activateWindow()
@@ -329,3 +334,16 @@ def install_settings_menu(window: QWidget, profile: Profile, credentials: Creden
     window.addAction(settings_action)
     window.settings_windows = holder  # type: ignore[attr-defined]
     return {"settings": settings_action, "add_account": add_action}
+
+
+def start_accounts(window: QWidget, accounts: list[Account]) -> None:
+    """Accounts added while the window runs: a status label each, then connect (folders appear by themselves)."""
+    from sharedclient.ui.statusarea import AccountStatus
+
+    for account in accounts:
+        if account.name in window.controller.accounts:  # type: ignore[attr-defined]
+            continue
+        label = AccountStatus(account)
+        window.status_labels[account.name] = label  # type: ignore[attr-defined]
+        window.statusBar().addPermanentWidget(label)  # type: ignore[attr-defined]
+        window.controller.add_account(account)  # type: ignore[attr-defined]

@@ -173,3 +173,22 @@ def test_main_window_menu_opens_settings_and_the_wizard(qtbot: QtBot, tmp_path: 
     wizard.reject()
     settings.close()
     window.close()
+
+
+def test_an_account_added_while_running_connects_at_once(qtbot: QtBot, mail_servers: MailServers, tmp_path: Path) -> None:
+    store, profile, creds = alice_profile(mail_servers, tmp_path)
+    account = profile.load().accounts[0]
+    window = build_window([], creds, "default")
+    qtbot.addWidget(window)
+    window.show()
+    actions = install_settings_menu(window, profile, creds, store)
+    actions["settings"].trigger()
+    settings = window.settings_windows["window"]
+    settings.accounts_added.emit([account])  # what Finish in the wizard reports
+    qtbot.waitUntil(lambda: bool(window.controller.folders.get("alice")), timeout=WAIT)
+    assert window.status_labels["alice"].isVisible()
+    assert any(f.owner == "support@example.test" for f in window.controller.folders["alice"])
+    settings.accounts_added.emit([account])  # reported twice: started once
+    assert list(window.controller.sessions) == ["alice"]
+    settings.close()
+    window.close()
