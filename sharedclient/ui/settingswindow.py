@@ -46,7 +46,7 @@ from sharedclient.ui.wizard.serverform import ServerForm
 class SettingsWindow(QWidget):
     accounts_added = Signal(list)  # [Account] saved by the wizard: the main window starts them
 
-    def __init__(self, profile: Profile, credentials: CredentialStore, store: ProfileStore | None = None, *,
+    def __init__(self, profile: Profile, credentials: CredentialStore, store: ProfileStore, *,
                  credentials_factory: CredentialsFactory = KeyringCredentials, discoverer: Discoverer | None = None,
                  parent: QWidget | None = None) -> None:  # fmt: skip
         super().__init__(parent)
@@ -72,8 +72,7 @@ class SettingsWindow(QWidget):
         self.tabs.addTab(self.accounts, self.tr("&Accounts"))
         self.tabs.addTab(self.identities, self.tr("&Identities"))
         self.tabs.addTab(self.dlp, self.tr("&DLP rules"))
-        self.profiles = ProfileManager(store or ProfileStore(profile.config_dir.parent.parent), credentials_factory,
-                                       current=profile.name)  # fmt: skip
+        self.profiles = ProfileManager(store, credentials_factory, current=profile.name)
         profiles_tab = QWidget()
         profiles_layout = QVBoxLayout(profiles_tab)
         profiles_layout.addWidget(self.profiles, 1)
@@ -306,7 +305,7 @@ class AccountsTab(QWidget):
 
 
 def install_settings_menu(window: QWidget, profile: Profile, credentials: CredentialStore,
-                          store: ProfileStore | None = None) -> dict[str, QAction]:  # fmt: skip
+                          store: ProfileStore) -> dict[str, QAction]:  # fmt: skip
     """Main window hook: File → Add Mail Account…, Edit → Settings… (one call from ui.launch)."""
     menus = window.menus  # type: ignore[attr-defined]
     holder: dict[str, SettingsWindow] = {}
