@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from sharedclient.core.dlp_policy import VolumeLimit
-from sharedclient.core.model import Account, Endpoint, Security, SendMode
+from sharedclient.core.model import Account, Endpoint, Security
 from sharedclient.core.profiles import Profile, ProfileStore
 from sharedclient.core.secrets import SessionCredentials
 from sharedclient.core.store.audit import AuditLog, audit_path
