@@ -141,13 +141,19 @@ class ComposerTemplates(QObject):
     # -- inserting ---------------------------------------------------------------------------------
 
     def open_picker(self) -> TemplatePicker:
+        if self.picker is not None:
+            self.picker.deleteLater()  # one picker per composer; a late answer for the old one is dropped below
         picker = TemplatePicker(self.values, self.composer)
         self.picker = picker
         desk, mailboxes = self.places()
         if desk is None:
             picker.set_error(self.tr("Templates are not available: the account is not connected."))
         else:
-            self._bridge.when_done(desk.templates(mailboxes), picker.set_lists, lambda e: picker.set_error(e.user_message))
+            self._bridge.when_done(
+                desk.templates(mailboxes),
+                lambda lists: picker.set_lists(lists) if picker is self.picker else None,
+                lambda e: picker.set_error(e.user_message) if picker is self.picker else None,
+            )
         picker.accepted.connect(lambda: self._insert(picker))
         picker.open()
         return picker
@@ -187,6 +193,8 @@ class ComposerTemplates(QObject):
         return text.strip("\n") + "\n" if text.strip() else ""
 
     def save_as_template(self) -> SaveTemplateDialog:
+        if self.save_dialog is not None and not self.save_dialog.isVisible():
+            self.save_dialog.deleteLater()
         dialog = SaveTemplateDialog(self.own_text(), self.composer)
         self.save_dialog = dialog
         desk, mailboxes = self.places()
@@ -195,8 +203,9 @@ class ComposerTemplates(QObject):
         else:
             self._bridge.when_done(
                 desk.templates(mailboxes),
-                lambda lists: dialog.set_destinations(self._destinations(mailboxes, lists)),
-                lambda err: dialog.reason.setText(err.user_message),
+                lambda lists: dialog.set_destinations(self._destinations(mailboxes, lists))
+                if dialog is self.save_dialog else None,
+                lambda err: dialog.reason.setText(err.user_message) if dialog is self.save_dialog else None,
             )
         dialog.save_requested.connect(lambda: self._save(dialog, desk))
         dialog.open()
