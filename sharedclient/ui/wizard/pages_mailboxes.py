@@ -289,7 +289,7 @@ class IdentitiesPage(QWizardPage):
 
     def _check(self, entry: Entry) -> None:
         ident, account, password, user = entry.identity, entry.account, entry.password, entry.user
-        if self.entries and entry is self.entries[self._row]:
+        if 0 <= self._row < len(self.entries) and entry is self.entries[self._row]:
             self.form.verdict.setText(self.tr("Asking the server…"))
         self.w.run(lambda: probe_identity(account, password, ident, user), lambda result: self._checked(entry, ident, result),
                    lambda err: show_error(self.error, err.user_message))  # fmt: skip
