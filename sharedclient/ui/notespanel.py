@@ -47,7 +47,9 @@ class NotesPanel(QFrame):
         super().__init__(parent)
         self.setObjectName("notesPanel")
         self._dark = False
-        self.title = QLabel(self.tr("<b>Internal notes</b> — only your team sees these; they are never sent or quoted."))
+        self.title = QLabel(
+            self.tr("<b>Internal notes</b> — only your team sees these; they are never sent or quoted.")
+        )
         self.title.setObjectName("notesTitle")
         self.view = SafeBrowser()
         self.view.setObjectName("notesView")
@@ -98,7 +100,9 @@ class NotesPanel(QFrame):
         """A warm tint marks the notes as internal; one shade for light and one for dark themes."""
         dark = self._dark = is_dark(self.palette())
         background, border = ("#3b3320", "#6d5a2a") if dark else ("#fffbea", "#f0d98c")
-        self.setStyleSheet(f"#notesPanel {{ background: {background}; border: 1px solid {border}; border-radius: 3px; }}")
+        self.setStyleSheet(
+            f"#notesPanel {{ background: {background}; border: 1px solid {border}; border-radius: 3px; }}"
+        )
         self.status.setStyleSheet(f"color: {tone('warning', self)}")
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
@@ -229,7 +233,8 @@ class NotesController(QObject):
         if generation != self._generation:
             return  # another message is shown by now
         desk = found.desk
-        unreadable = self.tr("You may not read the notes here.") if desk.folder is not None and not desk.readable else ""
+        hidden = desk.folder is not None and not desk.readable
+        unreadable = self.tr("You may not read the notes here.") if hidden else ""
         self.panel.show_notes(list(found.notes), desk.reason, unreadable)
         if desk.folder is not None and self._target is not None:
             account = self._target[0].account

@@ -212,7 +212,9 @@ class ComposerTemplates(QObject):
         return dialog
 
     @staticmethod
-    def _destinations(mailboxes: list[str], lists: list[TemplateList | SharedClientError]) -> list[tuple[str, str, str]]:
+    def _destinations(
+        mailboxes: list[str], lists: list[TemplateList | SharedClientError]
+    ) -> list[tuple[str, str, str]]:
         out, seen = [], set()
         for mailbox, entry in zip(mailboxes, lists, strict=False):
             if isinstance(entry, SharedClientError):
@@ -233,7 +235,9 @@ class ComposerTemplates(QObject):
             return
         dialog.set_busy(True)
         self._bridge.when_done(
-            desk.add_template(mailbox, dialog.name.text(), dialog.body.toPlainText(), self._author_for(desk.account.name)),
+            desk.add_template(
+                mailbox, dialog.name.text(), dialog.body.toPlainText(), self._author_for(desk.account.name)
+            ),
             lambda result: self._saved(dialog, result[0].name, result[1]),
             lambda err: dialog.failed(err.user_message),
         )

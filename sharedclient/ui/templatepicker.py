@@ -143,7 +143,8 @@ class TemplatePicker(QDialog):
                 seen.add(folder.path)
             self.templates += entry.templates
         if not self.templates:
-            problems.insert(0, self.tr("There are no templates yet. Write one in a message and use “Save as template…”."))
+            none_yet = self.tr("There are no templates yet. Write one in a message and use “Save as template…”.")
+            problems.insert(0, none_yet)
         self.status.setText(" ".join(problems))
         self._apply_filter()
 
@@ -183,7 +184,8 @@ class TemplatePicker(QDialog):
             details.append(self.tr("attaches %s") % ", ".join(template.attachments))
         text = html.escape(" · ".join(d for d in details if d))
         if self.filled.unfilled:
-            text += "<br><span style='background:#ffe082;color:#4e342e'>" + html.escape(self.filled.summary()) + "</span>"
+            summary = html.escape(self.filled.summary())
+            text += f"<br><span style='background:#ffe082;color:#4e342e'>{summary}</span>"
         self.info.setText(text)
 
     # -- keys --------------------------------------------------------------------------------------

@@ -87,7 +87,8 @@ def _find(conn: ImapConnection, account: Account, path: str, delimiter: str | No
     section, owner = classify(path, namespaces, account)
     try:
         conn.client.folder_status(path, [b"MESSAGES"])  # NO [NONEXISTENT] when it is not there
-        rights = FULL_RIGHTS if section is Section.PERSONAL and account.kind != "shared" else my_rights(conn.client, path)
+        own = section is Section.PERSONAL and account.kind != "shared"
+        rights = FULL_RIGHTS if own else my_rights(conn.client, path)
     except imaplib.IMAP4.abort:
         raise
     except IMAPClientError:
@@ -124,7 +125,7 @@ def locate(conn: ImapConnection, account: Account, mailbox: str, kind: str) -> D
     return DeskFolder(
         kind, owner, None,
         reason=(
-            f"There is no {kind} folder in {owner} yet, and you may not create one: that needs the right "
+            f"There is no {kind} folder you may use in {owner} yet, and you may not create one: that needs the right "
             f"“k” (create folders) on {mailbox_label(anchor)}, where {access_summary(anchor.rights)}."
         ),
     )  # fmt: skip
@@ -201,7 +202,8 @@ def append_message(conn: ImapConnection, folder: Folder, raw: bytes, keyword: st
     except IMAPClientError as exc:
         text = server_text(exc)
         if "NOPERM" in text.upper() or "ermission denied" in text:
-            raise PermissionDenied(f"The server did not let you add to {mailbox_label(folder)} (no permission).") from None
+            where = mailbox_label(folder)
+            raise PermissionDenied(f"The server did not let you add to {where} (no permission).") from None
         raise ProtocolError(f"Could not add to {mailbox_label(folder)}: {server_reason(exc)}.") from None
     text = response.decode("ascii", "replace") if isinstance(response, bytes) else str(response)
     parts = text.split("[APPENDUID ", 1)

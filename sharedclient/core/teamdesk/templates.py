@@ -123,7 +123,8 @@ def list_templates(conn: ImapConnection, account: Account, mailbox: str) -> Temp
     desk = locate(conn, account, mailbox, TEMPLATES)
     if desk.folder is None:
         return TemplateList(desk, ())
-    found = [parse_template(uid, raw, desk.folder.path, desk.owner) for uid, raw in fetch_messages(conn, desk.folder, [])]
+    stored = fetch_messages(conn, desk.folder, [])
+    found = [parse_template(uid, raw, desk.folder.path, desk.owner) for uid, raw in stored]
     return TemplateList(desk, tuple(sorted(found, key=lambda t: (t.name.casefold(), t.uid))))
 
 
