@@ -11,7 +11,10 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+
 from PySide6.QtCore import QCoreApplication, QEventLoop
+from PySide6.QtGui import QColor, QPalette
 
 from sharedclient.core.secrets import SessionCredentials
 from sharedclient.core.settings import Settings
@@ -26,6 +29,26 @@ def pump_until(condition, timeout: float = 20.0) -> None:  # type: ignore[no-unt
             raise TimeoutError("the demo did not reach the expected state")
         QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
         time.sleep(0.02)
+
+
+def dark_palette() -> QPalette:
+    """What a desktop in dark mode hands to Qt (Fusion's dark colours), to check nothing is hard-coded."""
+    palette = QPalette()
+    roles = {
+        QPalette.ColorRole.Window: "#2b2b2b", QPalette.ColorRole.WindowText: "#e6e6e6",
+        QPalette.ColorRole.Base: "#1e1e1e", QPalette.ColorRole.AlternateBase: "#333333",
+        QPalette.ColorRole.Text: "#e6e6e6", QPalette.ColorRole.Button: "#353535",
+        QPalette.ColorRole.ButtonText: "#e6e6e6", QPalette.ColorRole.Highlight: "#3d7bd9",
+        QPalette.ColorRole.HighlightedText: "#ffffff", QPalette.ColorRole.ToolTipBase: "#353535",
+        QPalette.ColorRole.ToolTipText: "#e6e6e6", QPalette.ColorRole.PlaceholderText: "#9a9a9a",
+        QPalette.ColorRole.Link: "#8ab4f8", QPalette.ColorRole.Mid: "#444444",
+    }
+    for role, colour in roles.items():
+        palette.setColor(role, QColor(colour))
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor("#7a7a7a"))
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor("#7a7a7a"))
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText, QColor("#7a7a7a"))
+    return palette
 
 
 def main(out_dir: str) -> int:
@@ -67,6 +90,11 @@ def main(out_dir: str) -> int:
             window.list_view.selectRow(0)
             pump_until(lambda: window.view.rendered is not None)
             window.grab().save(str(out / "read-only-mailbox.png"))
+            light = app.palette()
+            app.setPalette(dark_palette())  # as when the desktop switches to dark mode
+            app.processEvents()
+            window.grab().save(str(out / "main-window-dark.png"))
+            app.setPalette(light)
             window.close()
             app.processEvents()
     finally:

@@ -36,6 +36,7 @@ from sharedclient.core.errors import SharedClientError, UsageError
 from sharedclient.core.mime.addresses import parse_mailbox, split_list
 from sharedclient.core.model import Identity, SendMode
 from sharedclient.ui.messagelist import human_size
+from sharedclient.ui.palette import muted, tone
 
 log = logging.getLogger(__name__)
 
@@ -116,10 +117,10 @@ class Composer(QWidget):
         self._fill_identities()
         self.recipient_view_label = QLabel()
         self.recipient_view_label.setObjectName("recipientView")
-        self.recipient_view_label.setStyleSheet("color: #555")
+        self.recipient_view_label.setStyleSheet(f"color: {muted(self)}")
         self.reason_label = QLabel(reason)
         self.reason_label.setObjectName("replyReason")
-        self.reason_label.setStyleSheet("color: #1565c0")
+        self.reason_label.setStyleSheet(f"color: {tone('info', self)}")
         self.reason_label.setVisible(bool(reason))
         self.to_field = RecipientField("to", completions)
         self.cc_field = RecipientField("cc", completions)
@@ -268,7 +269,7 @@ class Composer(QWidget):
     def _show_field_errors(self) -> None:
         errors = [f.error for f in (self.to_field, self.cc_field, self.bcc_field) if f.error]
         self.status.setText(errors[0] if errors else "")
-        self.status.setStyleSheet("color: #c62828" if errors else "")
+        self.status.setStyleSheet(f"color: {tone('error', self)}" if errors else "")
 
     def _update_attachment_list(self) -> None:
         self.attachments.setVisible(self.attachments.count() > 0)

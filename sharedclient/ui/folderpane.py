@@ -38,9 +38,9 @@ class FolderPane(QTreeView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("folderPane")
-        self.setAccessibleName("Folders")
+        self.setAccessibleName(self.tr("Folders"))
         self._model = QStandardItemModel(self)
-        self._model.setHorizontalHeaderLabels(["Folder", "Unread"])
+        self._model.setHorizontalHeaderLabels([self.tr("Folder"), self.tr("Unread")])
         self.setModel(self._model)
         self.setHeaderHidden(True)
         self.setUniformRowHeights(True)
@@ -90,7 +90,7 @@ class FolderPane(QTreeView):
         for account, folders in self._folders.items():
             personal = [f for f in folders if f.section is Section.PERSONAL]
             if personal:
-                header = _header_item(f"Personal — {self._emails[account]}")
+                header = _header_item(self.tr("Personal — %1").replace("%1", self._emails[account]))
                 root.appendRow([header, QStandardItem()])
                 self._add_tree(header, personal, prefix="")
             for f in folders:
@@ -99,18 +99,18 @@ class FolderPane(QTreeView):
                 elif f.section is Section.PUBLIC:
                     public.append(f)
         if shared:
-            header = _header_item("Shared mailboxes")
+            header = _header_item(self.tr("Shared mailboxes"))
             root.appendRow([header, QStandardItem()])
             for owner in sorted(shared, key=str.casefold):
                 owner_item = _header_item(owner)
                 owner_item.setFont(QFont())
                 owner_item.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_DirLinkIcon))
-                owner_item.setToolTip(f"Shared mailbox {owner}")
+                owner_item.setToolTip(self.tr("Shared mailbox %1").replace("%1", owner))
                 header.appendRow([owner_item, QStandardItem()])
                 folders = [f for f in shared[owner] if f.selectable]
                 self._add_tree(owner_item, folders, prefix=self._owner_prefix(shared[owner], owner))
         if public:
-            header = _header_item("Public folders")
+            header = _header_item(self.tr("Public folders"))
             root.appendRow([header, QStandardItem()])
             self._add_tree(header, [f for f in public if f.selectable], prefix=self._common_prefix(public))
         self.expandAll()
@@ -158,18 +158,18 @@ class FolderPane(QTreeView):
             holder.appendRow([item, count])
 
     def _folder_items(self, folder: Folder, label: str) -> tuple[QStandardItem, QStandardItem]:
-        name = "Inbox" if label.upper() == "INBOX" else label
+        name = self.tr("Inbox") if label.upper() == "INBOX" else label
         item = QStandardItem(name)
         item.setData(folder, FOLDER_ROLE)
         item.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_DirIcon))
         words = describe_rights(folder.rights)
         read_only = folder.section is not Section.PERSONAL and is_read_only(folder.rights)
         if read_only:
-            item.setText(f"{name}  [read-only]")
+            item.setText(self.tr("%1  [read-only]").replace("%1", name))
             font = QFont()
             font.setItalic(True)
             item.setFont(font)
-        item.setToolTip(f"{folder.path}\nYou may: {words}")
+        item.setToolTip(folder.path + "\n" + self.tr("You may: %1").replace("%1", words))
         count = QStandardItem(str(folder.unread) if folder.unread else "")
         count.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if folder.unread:

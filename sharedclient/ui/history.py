@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from sharedclient.core.store.history import STATUSES, HistoryEntry, HistoryQuery, SendHistory
 from sharedclient.core.tracking.matcher import DeliveryState, DeliveryTracker, summary
+from sharedclient.ui.palette import tone
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ COLUMNS = (
     ("delivery", "Delivery"),  # from delivery reports and read receipts (core.tracking)
 )
 SORTABLE = {"time", "identity", "mode", "subject", "status"}
-_STATUS_COLOURS = {"sent": "#2e7d32", "failed": "#c62828", "retrying": "#ef6c00", "uncertain": "#6d4c41"}
+_STATUS_TONES = {"sent": "ok", "failed": "error", "retrying": "warning", "uncertain": "neutral"}  # ui.palette
 
 
 class HistoryModel(QAbstractTableModel):
@@ -120,9 +121,9 @@ class HistoryModel(QAbstractTableModel):
             return str(getattr(entry, key))
         if role == Qt.ItemDataRole.ForegroundRole and key == "delivery" and self._delivery.get(entry.id):
             failed = any(s.state == "failed" for s in self._delivery[entry.id])
-            return QBrush(QColor(_STATUS_COLOURS["failed" if failed else "sent"]))
-        if role == Qt.ItemDataRole.ForegroundRole and key == "status" and entry.status in _STATUS_COLOURS:
-            return QBrush(QColor(_STATUS_COLOURS[entry.status]))
+            return QBrush(QColor(tone("error" if failed else "ok")))
+        if role == Qt.ItemDataRole.ForegroundRole and key == "status" and entry.status in _STATUS_TONES:
+            return QBrush(QColor(tone(_STATUS_TONES[entry.status])))
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:

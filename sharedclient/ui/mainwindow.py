@@ -194,7 +194,7 @@ class MainWindow(MessageCommands, QMainWindow):
         where = self.tr("shared mailbox %1").replace("%1", folder.owner) if folder.owner else folder.section.value
         badge = ""
         if folder.section is not Section.PERSONAL and is_read_only(folder.rights):
-            badge = f" <span style='{badge_css(self)}'>{self.tr('read-only')}</span>"
+            badge = f" <span style='{badge_css(self)}'><b>{self.tr('[read-only]')}</b></span>"
         rights = self.tr("You may: %1").replace("%1", describe_rights(folder.rights))
         self.folder_banner.setText(
             f"<b>{html.escape(folder.name)}</b> — {html.escape(where)}{badge}<br>"

@@ -62,6 +62,7 @@ from sharedclient.core.imap.rights import FULL_RIGHTS, describe_rights, normalis
 from sharedclient.core.model import Account, Folder
 from sharedclient.core.store.audit import AuditLog
 from sharedclient.ui.bridge import MainThreadBridge
+from sharedclient.ui.palette import muted, tone
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -209,7 +210,7 @@ class PermissionsDialog(QDialog):
         note = QLabel(self.tr(SEND_AS_NOTE) + (f"\nYour identities for this mailbox:{verdicts}" if verdicts else ""))
         note.setObjectName("sendAsNote")
         note.setWordWrap(True)
-        note.setStyleSheet("color: #555;")
+        note.setStyleSheet(f"color: {muted(note)};")
         layout.addWidget(note)
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
@@ -291,7 +292,7 @@ class PermissionsDialog(QDialog):
         items = [who_item, QTableWidgetItem(rights), QTableWidgetItem(words)]
         if negative:
             for item in items:
-                item.setForeground(QColor("#b71c1c"))
+                item.setForeground(QColor(tone("error", self)))
             items[0].setToolTip("A negative entry: these rights are taken away from them, whatever else grants them.")
         for column, item in enumerate(items):
             self.table.setItem(row, column, item)
@@ -464,7 +465,7 @@ class PermissionsDialog(QDialog):
         self.reload()
 
     def _show_message(self, text: str, *, error: bool = False) -> None:
-        self.message.setStyleSheet("color: #b71c1c;" if error else "")
+        self.message.setStyleSheet(f"color: {tone('error', self)};" if error else "")
         self.message.setText(text)
 
     def done(self, result: int) -> None:  # noqa: D401 - Qt override

@@ -18,6 +18,7 @@ from sharedclient.ui.accounts import AccountsController
 from sharedclient.ui.errorbar import problem_from
 from sharedclient.ui.layoutstate import FILE_NAME
 from sharedclient.ui.mainwindow import MainWindow
+from sharedclient.ui.messagelist import ROW_ROLE
 from sharedclient.ui.tray import badge_icon
 from sharedclient.ui.icons import icon
 
@@ -232,3 +233,25 @@ def test_tray_badge_shows_the_unread_count(qtbot: QtBot) -> None:
     badged.save("/tmp/desk-badge.png")
     corner = badged.pixelColor(56, 56)
     assert corner == QApplication.palette().highlight().color()  # the badge, in the palette's colour
+
+
+def test_m_and_s_keys_change_the_message_on_the_server(qtbot: QtBot, imap_server, fresh_user, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.gui.test_actions import mail, open_folder  # noqa: PLC0415
+
+    name = fresh_user.login.split("@")[0]
+    imap_server.dovecot.deliver(fresh_user.login, mail(fresh_user.login, "Key presses"))
+    window = open_folder(qtbot, imap_server, name, "INBOX", tmp_path)
+    row = lambda: window.list_view.currentIndex().data(ROW_ROLE)  # noqa: E731
+    qtbot.waitUntil(lambda: row().seen, timeout=10000)  # opening it marked it read
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=3000)
+    window.list_view.setFocus()
+    qtbot.keyClick(window.list_view, Qt.Key.Key_M)
+    qtbot.waitUntil(lambda: not row().seen, timeout=10000)
+    qtbot.keyClick(window.list_view, Qt.Key.Key_S)
+    qtbot.waitUntil(lambda: "\\Flagged" in row().flags, timeout=10000)
+    with imap_server.imap(name) as client:
+        client.select_folder("INBOX", readonly=True)
+        flags = next(iter(client.get_flags(client.search(["SUBJECT", "Key presses"])).values()))
+    assert b"\\Flagged" in flags and b"\\Seen" not in flags
+    window.close()
