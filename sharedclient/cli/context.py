@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from sharedclient.core.profiles import Profile, ProfileStore
-from sharedclient.core.errors import SecretStoreError
-from sharedclient.core.secrets import CredentialStore, KeyringCredentials
+from sharedclient.core.secrets import CredentialStore, KeyringCredentials, forget_passwords
 
 
 @dataclass
@@ -32,11 +31,5 @@ class CliContext:
 
     def forget_passwords(self, profile_name: str, accounts: list[str]) -> None:
         """Remove stored passwords; without a secure keyring none can have been stored."""
-        if not accounts:
-            return
-        try:
-            creds = self.credentials_factory(profile_name)
-        except SecretStoreError:
-            return
-        for name in accounts:
-            creds.delete(name)
+        if accounts:
+            forget_passwords(self.credentials_factory, profile_name, accounts)

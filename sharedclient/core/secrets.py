@@ -8,6 +8,7 @@ plaintext/encrypted files) or that cannot store anything (fail, null) is refused
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from typing import Literal, Protocol
 
 import keyring
@@ -96,3 +97,27 @@ class SessionCredentials:
     def delete(self, account: str) -> None:
         for key in [k for k in self._secrets if k[0] == account]:
             del self._secrets[key]
+
+
+def move_passwords(factory: Callable[[str], CredentialStore], old: str, new: str, accounts: Iterable[str]) -> None:
+    """Keyring entries follow a renamed profile; without a secure keyring there are none to move."""
+    try:
+        source, target = factory(old), factory(new)
+    except SecretStoreError:
+        return
+    for account in accounts:
+        for purpose in ("imap", "smtp"):
+            secret = source.get(account, purpose)  # type: ignore[arg-type]
+            if secret is not None:
+                target.set(account, purpose, secret)  # type: ignore[arg-type]
+        source.delete(account)
+
+
+def forget_passwords(factory: Callable[[str], CredentialStore], profile: str, accounts: Iterable[str]) -> None:
+    """Remove a profile's stored passwords; without a secure keyring none can have been stored."""
+    try:
+        creds = factory(profile)
+    except SecretStoreError:
+        return
+    for account in accounts:
+        creds.delete(account)

@@ -24,9 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from sharedclient.core.errors import SecretStoreError, SharedClientError, StorageError
+from sharedclient.core.errors import SharedClientError, StorageError
 from sharedclient.core.profiles import DEFAULT_PROFILE, ProfileStore
-from sharedclient.core.secrets import CredentialStore, KeyringCredentials
+from sharedclient.core.secrets import CredentialStore, KeyringCredentials, forget_passwords, move_passwords
 from sharedclient.ui.wizard.pages_servers import error_label, show_error
 
 log = logging.getLogger(__name__)
@@ -38,29 +38,6 @@ def _accounts_of(store: ProfileStore, name: str) -> list[str]:
         return [a.name for a in store.get(name, create_default=False).load().accounts]
     except SharedClientError:
         return []
-
-
-def move_passwords(factory: CredentialsFactory, old: str, new: str, accounts: list[str]) -> None:
-    """Keyring entries follow a renamed profile; without a secure keyring there are none to move."""
-    try:
-        source, target = factory(old), factory(new)
-    except SecretStoreError:
-        return
-    for account in accounts:
-        for purpose in ("imap", "smtp"):
-            secret = source.get(account, purpose)  # type: ignore[arg-type]
-            if secret is not None:
-                target.set(account, purpose, secret)  # type: ignore[arg-type]
-        source.delete(account)
-
-
-def forget_passwords(factory: CredentialsFactory, profile: str, accounts: list[str]) -> None:
-    try:
-        creds = factory(profile)
-    except SecretStoreError:
-        return
-    for account in accounts:
-        creds.delete(account)
 
 
 class ProfileManager(QWidget):
