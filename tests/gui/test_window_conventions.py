@@ -4,6 +4,7 @@ bar, tray/notifications without a system tray."""
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -254,4 +255,26 @@ def test_m_and_s_keys_change_the_message_on_the_server(qtbot: QtBot, imap_server
         client.select_folder("INBOX", readonly=True)
         flags = next(iter(client.get_flags(client.search(["SUBJECT", "Key presses"])).values()))
     assert b"\\Flagged" in flags and b"\\Seen" not in flags
+    window.close()
+
+
+def test_long_sync_shows_progress_and_cancel_stops_it(qtbot: QtBot) -> None:
+    alice = Account("alice", "alice@example.test", Endpoint("127.0.0.1", 1, Security.TLS),
+                    Endpoint("127.0.0.1", 1, Security.TLS), "alice@example.test")
+    window = offline_window(qtbot, accounts=[alice])
+    inbox = folder("INBOX", 0, 5000)
+    window.current = inbox
+    stop = threading.Event()  # what the running sync checks between FETCH batches
+    window.controller._cancels[("alice", "INBOX")] = stop  # noqa: SLF001
+    window.controller.sync_progress.emit("alice", "INBOX", 1200, 5000)  # as the worker reports it
+    busy = window.busy
+    assert busy.isVisible() and busy.progress.value() == 1200 and busy.progress.maximum() == 5000
+    assert busy.label.text() == "Fetching headers"
+    window.controller.sync_progress.emit("alice", "Archive", 10, 900)  # another mailbox: not shown
+    assert busy.progress.value() == 1200
+    qtbot.mouseClick(busy.cancel_button, Qt.MouseButton.LeftButton)
+    assert stop.is_set() and not busy.isVisible()
+    window.controller.cancelled.emit("alice", "Sync of “INBOX” was cancelled after 1200 of 5000 messages.")
+    assert "cancelled" in window.statusBar().currentMessage() and not window.error_bar.isVisible()
+    window.current = None
     window.close()
