@@ -22,6 +22,7 @@ from email.message import EmailMessage
 import html2text
 
 from sharedclient.core.errors import UsageError
+from sharedclient.core.imap.headers import decode_words
 
 #: Built-in rule names (also the keys used in the settings).
 CARD, SSN, IBAN = "card", "ssn", "iban"
@@ -228,7 +229,11 @@ def attachment_texts(filename: str, content_type: str, data: bytes) -> Iterator[
         return
     data = data[:MAX_ATTACHMENT_BYTES]
     if content_type.lower() == "message/rfc822" or filename.lower().endswith(".eml"):
-        yield from _message_texts(email.message_from_bytes(data, policy=email.policy.default))  # type: ignore[arg-type]
+        try:  # compat32: policy.default raises on a "name*" parameter (CPython); a crash must not skip the scan
+            texts = list(_message_texts(email.message_from_bytes(data, policy=email.policy.compat32)))
+        except Exception:  # noqa: BLE001 - absurd nesting, broken structure: scan the text as it is
+            texts = [_decode(data)]
+        yield from texts
         return
     text = _decode(data)
     if "html" in content_type.lower() or filename.lower().endswith((".htm", ".html")):
@@ -237,7 +242,7 @@ def attachment_texts(filename: str, content_type: str, data: bytes) -> Iterator[
 
 
 def _message_texts(message: EmailMessage) -> Iterator[str]:
-    yield str(message.get("Subject", ""))
+    yield decode_words(str(message.get("Subject", "")))
     for part in message.walk():
         if part.is_multipart():
             continue

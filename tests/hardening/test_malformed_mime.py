@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
+from sharedclient.core.dlp import scan_attachment
 from sharedclient.core.imap.headers import summarise
 from sharedclient.core.mime.render import MAX_HEADER, render_message
 from sharedclient.core.mime.reply import read_original
@@ -180,6 +181,13 @@ def test_policy_default_crashes_are_not_ours() -> None:
         rendered = render_message(raw)
         assert MARK in rendered.text
     assert render_message(CASES["ms-style-message-ids"]()[0]).headers["Message-ID"] == "<[1234-5678-9abc]@customer.test>"
+
+
+def test_dlp_scans_an_attached_message_that_crashes_policy_default() -> None:
+    """Sending with such an .eml attached must still be scanned (it raised IndexError inside ``email``)."""
+    raw = _head("Content-Type: text/plain; name*\r\n\r\n") + b"card 4111 1111 1111 1111\r\n"
+    findings = scan_attachment("forwarded.eml", "message/rfc822", raw)
+    assert [f.rule for f in findings] == ["card"]
 
 
 @pytest.mark.parametrize(
