@@ -133,7 +133,8 @@ def run_gui(ctx: CliContext, credentials: CredentialStore | None = None, choose_
                 log.warning("%s", exc.user_message)
                 credentials = session_credentials_by_asking(accounts)
         if not accounts:  # first start: the account wizard (ui.wizard); cancelled means quit
-            accounts = run_first_start(profile, credentials)
+            with quit_on_signals(app):  # logging out during the wizard closes it cleanly, like the window
+                accounts = run_first_start(profile, credentials)
             if not accounts:
                 return 0
         try:

@@ -63,14 +63,15 @@ def test_bundle_prints_its_version_and_runs_a_command(bundle: Path, tmp_path: Pa
     assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr  # the CLI commands are in
 
 
-def test_bundle_opens_the_window_offscreen_and_quits_cleanly(bundle: Path, tmp_path: Path) -> None:
+def test_bundle_opens_its_first_window_offscreen_and_quits_cleanly_on_sigterm(bundle: Path, tmp_path: Path) -> None:
+    """A new profile starts with the account wizard: Qt, its platform plugin and the widgets all load."""
     proc = subprocess.Popen([str(bundle / "sharedclient"), "--basedir", str(tmp_path / "home")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=bare_env(tmp_path), cwd=tmp_path)
     try:
-        time.sleep(4)  # long enough to import Qt, load the platform plugin and show the window
+        time.sleep(4)  # long enough to import Qt, load the platform plugin and show the wizard
         assert proc.poll() is None, f"the bundle exited early: {proc.communicate()[1][-2000:]}"
-        proc.send_signal(signal.SIGTERM)  # like logging out: windows close, the app quits
+        proc.send_signal(signal.SIGTERM)  # like logging out: the wizard closes, the app quits with 0
         _out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
