@@ -79,6 +79,7 @@ class MainWindow(MessageCommands, QMainWindow):
         self.list_view.selectionModel().currentRowChanged.connect(self._on_message_selected)
         self.view = MessageView()
         self.view.setAccessibleName(self.tr("Reading pane"))
+        self.view.browser.setAccessibleName(self.tr("Message text"))
         self.view.show_source_requested.connect(self._show_source)
         self.view.load_remote_requested.connect(self._load_remote)
         self.view.save_attachment_requested.connect(self._save_attachment)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QApplication, QSplitter
+from PySide6.QtWidgets import QApplication, QSplitter, QWidget
 from pytestqt.qtbot import QtBot
 
 from sharedclient.core.errors import AuthError
@@ -276,5 +276,51 @@ def test_long_sync_shows_progress_and_cancel_stops_it(qtbot: QtBot) -> None:
     assert stop.is_set() and not busy.isVisible()
     window.controller.cancelled.emit("alice", "Sync of “INBOX” was cancelled after 1200 of 5000 messages.")
     assert "cancelled" in window.statusBar().currentMessage() and not window.error_bar.isVisible()
+    window.current = None
+    window.close()
+
+
+def test_main_window_widgets_have_accessible_names(qtbot: QtBot) -> None:
+    from PySide6.QtWidgets import QAbstractButton, QAbstractItemView, QHeaderView, QLineEdit, QTextEdit  # noqa: PLC0415
+
+    window = offline_window(qtbot)
+    unnamed = []
+    for widget in window.findChildren(QWidget):
+        if not isinstance(widget, (QAbstractItemView, QLineEdit, QTextEdit, QAbstractButton)) or not widget.isVisible():
+            continue
+        if isinstance(widget, QHeaderView):  # read out through its column titles
+            continue
+        if isinstance(widget, QAbstractItemView) and widget.parent() is not None and \
+                isinstance(widget.parent().parent(), QAbstractItemView):
+            continue
+        name = widget.accessibleName() or (widget.text() if isinstance(widget, QAbstractButton) else "")
+        if not name.strip():
+            unnamed.append(f"{type(widget).__name__} {widget.objectName()!r}")
+    assert unnamed == []
+    window.close()
+
+
+def test_switching_to_a_dark_palette_recolours_the_banner(qtbot: QtBot) -> None:
+    from PySide6.QtGui import QColor, QPalette  # noqa: PLC0415
+
+    window = offline_window(qtbot)
+    window.current = Folder("alice", "shared/sales@example.test/INBOX", "INBOX", Section.SHARED, "sales@example.test",
+                            "/", rights="lrs")
+    window._show_banner(window.current)  # noqa: SLF001
+    light_text = window.folder_banner.text()
+    app = QApplication.instance()
+    original = app.palette()
+    dark = QPalette(original)
+    for role, colour in ((QPalette.ColorRole.Window, "#202020"), (QPalette.ColorRole.WindowText, "#eeeeee"),
+                         (QPalette.ColorRole.Text, "#eeeeee"), (QPalette.ColorRole.AlternateBase, "#303030"),
+                         (QPalette.ColorRole.PlaceholderText, "#999999")):
+        dark.setColor(role, QColor(colour))
+    try:
+        app.setPalette(dark)  # the desktop switched to dark mode
+        qtbot.waitUntil(lambda: window.folder_banner.text() != light_text, timeout=2000)
+        assert "#999999" in window.folder_banner.text() and "#303030" in window.folder_banner.text()
+        assert "[read-only]" in window.folder_banner.text()
+    finally:
+        app.setPalette(original)
     window.current = None
     window.close()
