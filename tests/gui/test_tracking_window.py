@@ -124,6 +124,7 @@ def test_reply_collision_dialog_and_receipt_toggle(qtbot: QtBot, mail_servers: M
         receipt.click()
         dsn.click()
         assert composer.current_draft().request_receipt and composer.current_draft().request_dsn is True
+        composer.grab().save("/tmp/track-composer-toggles.png")
         qtbot.waitUntil(lambda: window.collisions._baselines[id(composer)][2].done(), timeout=10000)  # noqa: SLF001
 
         time.sleep(1.1)  # the teammate's copy is newer than the composer (INTERNALDATE has whole seconds)
