@@ -50,9 +50,10 @@ def test_report_line_and_read_receipt_with_consent(qtbot: QtBot, mail_servers: M
     window = window_for(mail_servers, "alice", tmp_path)
     try:
         history = window.sending.worker.history
-        history_id = history.record(entry(f"<refund-{uuid.uuid4().hex}@example.test>"))
+        refund = f"<refund-{uuid.uuid4().hex}@example.test>"
+        history_id = history.record(entry(refund))
         tag = uuid.uuid4().hex[:8]
-        deliver(mail_servers, DSN.replace(b"sc7", f"sc{history_id}".encode())
+        deliver(mail_servers, DSN.replace(b"sc7", f"sc{history_id}".encode()).replace(b"<orig-7@example.test>", refund.encode())
                 .replace(b"Undelivered Mail Returned to Sender", f"Undelivered Mail {tag}".encode()))  # fmt: skip
         open_inbox(qtbot, window)
         select_subject(qtbot, window, f"Undelivered Mail {tag}")

@@ -12,7 +12,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tests.integration.test_send_path import SUPPORT, SUPPORT_INBOX, add_support, history, ok, setup_profile
+from sharedclient.core.model import Identity
+from sharedclient.core.tracking.mdn import build_receipt
+from tests.integration.test_send_path import SUPPORT, SUPPORT_INBOX, add_support, history, ok, parse, setup_profile, wait_for
 from tests.memory_keyring import MemoryKeyring
 
 if TYPE_CHECKING:
@@ -80,3 +82,24 @@ def test_a_message_without_dsn_gets_no_report(
     mail_servers.postfix.wait_idle()
     ok(tmp_path, "sync", "work:INBOX")
     assert states(tmp_path, history_id) == {}
+
+
+def test_a_read_receipt_for_a_message_sent_as_support_is_recorded(
+    tmp_path: Path, mail_servers: MailServers, memory_keyring: MemoryKeyring
+) -> None:
+    setup_profile(tmp_path, mail_servers, "alice")
+    add_support(tmp_path, "send-as")
+    ok(tmp_path, "send", "--from", SUPPORT, "--to", "dana@customer.test", "--receipt", "--subject", "Contract",
+       "--body", "Please confirm you got it.")  # fmt: skip
+    entry = history(tmp_path)[0]
+    delivered = wait_for(mail_servers, "sink", "INBOX", str(entry["message_id"]))
+    assert parse(delivered)["Disposition-Notification-To"] == SUPPORT
+    # Dana's mail program answers the request (here: SharedClient's own MDN builder, as Dana).
+    dana = Identity("dana@customer.test", "Dana", "x")
+    receipt = build_receipt(delivered, dana, dana)
+    assert receipt.recipients == (SUPPORT,)
+    mail_servers.dovecot.deliver(SUPPORT, receipt.raw)
+    ok(tmp_path, "sync", f"work:{SUPPORT_INBOX}")
+    found = states(tmp_path, int(entry["id"]))  # type: ignore[call-overload]
+    assert found["dana@customer.test"]["kind"] == "mdn" and found["dana@customer.test"]["state"] == "displayed"
+    assert ok(tmp_path, "track", "show", str(entry["id"])).startswith(f"#{entry['id']} “Contract” to dana@customer.test: read")

@@ -104,12 +104,18 @@ def test_match_by_envid_then_message_id_and_final_states_win(tmp_path: Path) -> 
         other = history.record(entry("<other@example.test>"))
         ours = history.record(entry("<orig-7@example.test>"))
         tracker = DeliveryTracker(db, clock=lambda: 100.0)
-        dsn = parse_report(DSN.replace(b"sc7", f"sc{other}".encode()))
-        assert dsn is not None and tracker.record(dsn) == other  # ENVID wins over the Message-ID
+        # A teammate's report whose ENVID happens to be one of our numbers is not taken for ours.
+        foreign = parse_report(DSN.replace(b"sc7", f"sc{other}".encode()).replace(b"<orig-7@", b"<theirs@"))
+        assert foreign is not None and tracker.match(foreign) is None
+        strangers = parse_report(DSN.replace(b"sc7", f"sc{other}".encode()).replace(b"<orig-7@example.test>", b"")
+                                 .replace(b"former@example.test", b"x@elsewhere.test").replace(b"dana@", b"y@"))  # fmt: skip
+        assert strangers is not None and tracker.match(strangers) is None
+        dsn = parse_report(DSN.replace(b"sc7", f"sc{other}".encode()).replace(b"<orig-7@", b"<other@"))
+        assert dsn is not None and tracker.record(dsn) == other  # by ENVID
         without_envid = parse_report(DSN.replace(b"Original-Envelope-Id: sc7\r\n", b""))
         assert without_envid is not None and tracker.record(without_envid) == ours
         # The delayed recipient is delivered later; a late "delayed" does not undo it.
-        later = DSN.replace(b"sc7", f"sc{other}".encode())
+        later = DSN.replace(b"sc7", f"sc{other}".encode()).replace(b"<orig-7@", b"<other@")
         delivered = parse_report(later.replace(b"Action: delayed", b"Action: delivered").replace(b"Status: 4.4.1", b"Status: 2.0.0"))
         assert delivered is not None and tracker.record(delivered) == other
         assert tracker.record(dsn) == other

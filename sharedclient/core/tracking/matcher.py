@@ -1,13 +1,15 @@
 """Matching reports to the sent-as history and keeping the per-recipient state (table ``delivery``).
 
-A DSN is matched by its ENVID (``sc<history id>``, written by the outbox worker) and, when a server drops
-the ENVID, by Original-Message-ID (the newest history entry with that Message-ID). An MDN has no ENVID, so
+A DSN is matched by its ENVID (``sc<history id>``, written by the outbox worker; checked against the
+report's Original-Message-ID and recipients, since another teammate's profile numbers its history the same
+way) and, when a server drops the ENVID, by Original-Message-ID (the newest history entry with it). An MDN has no ENVID, so
 only the Message-ID. Reports can arrive out of order (a "delayed" after the "delivered"), so a final state
 (delivered, failed, relayed) is never overwritten by a "delayed".
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -58,13 +60,21 @@ class DeliveryTracker:
         self._clock = clock
 
     def match(self, report: Report) -> int | None:
-        """The history id the report belongs to, or None (not ours, or the history entry was removed)."""
+        """The history id the report belongs to, or None (not ours, or the history entry was removed).
+
+        An ENVID is only a number in *this* profile's history, and a shared INBOX holds the reports of every
+        teammate's messages: so an ENVID match must also agree with the report's Original-Message-ID (when
+        the report carries it) and name one of the entry's recipients.
+        """
+        msgid = report.original_message_id.strip()
         m = _ENVID.match(report.envid.strip())
         if m:
-            rows = self.db.read("SELECT id FROM history WHERE id = ?", (int(m.group(1)),))
+            rows = self.db.read("SELECT id, message_id, recipients FROM history WHERE id = ?", (int(m.group(1)),))
             if rows:
-                return int(rows[0][0])
-        msgid = report.original_message_id.strip()
+                entry_id, entry_msgid, recipients = rows[0]
+                named = {r.lower() for r in json.loads(recipients)}
+                if (not msgid or msgid == entry_msgid) and any(r.recipient in named for r in report.results):
+                    return int(entry_id)
         if msgid:
             rows = self.db.read("SELECT id FROM history WHERE message_id = ? ORDER BY id DESC LIMIT 1", (msgid,))
             if rows:
