@@ -10,7 +10,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QAbstractTableModel, QCoreApplication, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
@@ -20,7 +20,8 @@ from sharedclient.ui.icons import status_strip
 from sharedclient.core.store.listing import MessageRow, SortKey, listing_ids, rows_by_id
 
 PAGE = 256
-COLUMNS = ("", "From", "Subject", "Date", "Size")
+COLUMNS = ("", QT_TRANSLATE_NOOP("MessageListModel", "From"), QT_TRANSLATE_NOOP("MessageListModel", "Subject"),
+           QT_TRANSLATE_NOOP("MessageListModel", "Date"), QT_TRANSLATE_NOOP("MessageListModel", "Size"))
 SORT_FOR_COLUMN = {1: SortKey.SENDER, 2: SortKey.SUBJECT, 3: SortKey.DATE, 4: SortKey.SIZE}
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 _BOLD = QFont()
@@ -71,9 +72,12 @@ def status_icons(row: MessageRow) -> tuple[str, ...]:
 
 
 def status_words(row: MessageRow) -> str:
-    words = {"unread": "unread", "flagged": "flagged", "answered": "answered", "forwarded": "forwarded",
-             "attachment": "has attachments"}
-    return ", ".join(words[n] for n in status_icons(row))
+    words = {"unread": QT_TRANSLATE_NOOP("MessageListModel", "unread"),
+             "flagged": QT_TRANSLATE_NOOP("MessageListModel", "flagged"),
+             "answered": QT_TRANSLATE_NOOP("MessageListModel", "answered"),
+             "forwarded": QT_TRANSLATE_NOOP("MessageListModel", "forwarded"),
+             "attachment": QT_TRANSLATE_NOOP("MessageListModel", "has attachments")}
+    return ", ".join(QCoreApplication.translate("MessageListModel", words[n]) for n in status_icons(row))
 
 
 class MessageListModel(QAbstractTableModel):
@@ -154,7 +158,7 @@ class MessageListModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
+            return self.tr(COLUMNS[section]) if COLUMNS[section] else ""
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -172,7 +176,7 @@ class MessageListModel(QAbstractTableModel):
                 return row.from_display
             if col == 2:
                 chips = "".join(f"[{keyword_label(k)}] " for k in row.keywords if k not in ("$Forwarded", "$MDNSent"))
-                return chips + (row.subject or "(no subject)")
+                return chips + (row.subject or self.tr("(no subject)"))
             if col == 3:
                 return short_date(row.date)
             if col == 4:
@@ -209,7 +213,7 @@ class MessageListView(QTableView):
     def __init__(self, model: MessageListModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("messageList")
-        self.setAccessibleName("Messages")
+        self.setAccessibleName(self.tr("Messages"))
         self.setModel(model)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
