@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import email.utils
 import mailbox
 import time
 from collections.abc import Callable, Sequence

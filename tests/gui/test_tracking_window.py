@@ -61,7 +61,7 @@ def test_report_line_and_read_receipt_with_consent(qtbot: QtBot, mail_servers: M
         assert bar.isVisible() and not bar.send_button.isVisible()
         text = bar.label.text()
         assert text.startswith("Delivery report: former@example.test: failed (550 5.1.1")
-        assert f"It is about “Your refund”, sent as support@example.test on " in text and f"(history #{history_id})" in text
+        assert "It is about “Your refund”, sent as support@example.test on " in text and f"(history #{history_id})" in text
         # The window's own sync recorded the report in the history.
         states = {s.recipient: s.state for s in DeliveryTracker(history.db).states(history_id)}
         assert states == {"former@example.test": "failed", "dana@customer.test": "delayed"}

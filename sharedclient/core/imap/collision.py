@@ -15,7 +15,7 @@ import email.policy
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 from imapclient.exceptions import IMAPClientError
 
