@@ -17,6 +17,7 @@ from sharedclient.ui.messagelist import ROW_ROLE
 from tests.gui.test_claims_view import INBOX, open_inbox
 from tests.gui.test_send_from_window import window_for
 from tests.integration.test_send_path import parse, wait_for
+from tests.integration.test_tracking import support_inbox_restored  # noqa: F401 - fixture
 from tests.unit.test_tracking_reports import DSN, entry
 
 if TYPE_CHECKING:
@@ -46,7 +47,9 @@ def select_subject(qtbot: QtBot, window, subject: str) -> int:  # type: ignore[n
     return int(uid)
 
 
-def test_report_line_and_read_receipt_with_consent(qtbot: QtBot, mail_servers: MailServers, tmp_path: Path) -> None:
+def test_report_line_and_read_receipt_with_consent(
+    qtbot: QtBot, mail_servers: MailServers, tmp_path: Path, support_inbox_restored: None
+) -> None:
     window = window_for(mail_servers, "alice", tmp_path)
     try:
         history = window.sending.worker.history
@@ -108,7 +111,9 @@ def test_report_line_and_read_receipt_with_consent(qtbot: QtBot, mail_servers: M
         window.close()
 
 
-def test_reply_collision_dialog_and_receipt_toggle(qtbot: QtBot, mail_servers: MailServers, tmp_path: Path) -> None:
+def test_reply_collision_dialog_and_receipt_toggle(
+    qtbot: QtBot, mail_servers: MailServers, tmp_path: Path, support_inbox_restored: None
+) -> None:
     tag = uuid.uuid4().hex[:8]
     msgid = f"<late-{tag}@customer.test>"
     deliver(mail_servers, (f"From: Olga <olga@customer.test>\r\nTo: support@example.test\r\nSubject: Late {tag}\r\n"
