@@ -1,7 +1,8 @@
 """Any single byte of the audit database changed: ``verify`` names the entry, or the file is refused.
 
-Bytes that belong to no entry (unallocated space inside a page) may change without changing any entry;
-for those the test proves that every entry and the trail's end still read back exactly as written.
+Bytes that belong to no entry and no schema statement (unallocated space inside a page) may change without
+changing anything stored; for those the test proves that every entry and the trail's end still read back
+exactly as written. Schema text (the append-only triggers) is compared with what the migrations create.
 """
 
 from __future__ import annotations
@@ -106,3 +107,18 @@ def test_many_bytes_of_the_entry_pages_are_caught_or_change_no_entry(tmp_path: P
             assert snapshot(path) == (entries, head), f"byte {offset} changed an entry but verify says intact"
         path.unlink()
     assert counts.get("named", 0) > 500, counts
+
+
+def test_every_byte_of_the_schema_text_is_caught(tmp_path: Path, pristine) -> None:  # type: ignore[no-untyped-def]
+    """The CREATE statements (e.g. the triggers refusing UPDATE/DELETE) are not in the hash chain; a changed
+    byte there must still be reported, or the append-only guard could be disarmed unnoticed."""
+    data, _ = pristine
+    rnd = random.Random(11)
+    checked = 0
+    for statement in (b"SELECT RAISE(ABORT, 'the audit trail is append-only')", b"CREATE TRIGGER entry_no_delete"):
+        start = data.find(statement)
+        assert start > 0
+        for offset in range(start, start + len(statement)):
+            assert outcome(flipped(tmp_path, data, offset, rnd)) != "intact", f"schema byte {offset} unnoticed"
+            checked += 1
+    assert checked > 60

@@ -317,7 +317,7 @@ class AuditLog:
             try:
                 conn.execute("BEGIN")  # one snapshot: another process may append while we read
                 try:
-                    problems = self._integrity(conn)
+                    problems = "; ".join(filter(None, (self._integrity(conn), _schema_changes(conn))))
                     rows = self._rows("SELECT * FROM entry ORDER BY seq")
                     head = conn.execute("SELECT seq, hash FROM head WHERE id = 1").fetchone()
                 finally:
@@ -336,6 +336,31 @@ class AuditLog:
         """SQLite's own full check (indexes, page structure); "" when all is well."""
         rows = [row[0] for row in conn.execute("PRAGMA integrity_check(5)")]
         return "" if rows == ["ok"] else "; ".join(rows)
+
+
+_SCHEMA: dict[str, str] | None = None
+
+
+def _schema_of(conn: sqlite3.Connection) -> dict[str, str]:
+    return {name: sql or "" for name, sql in conn.execute("SELECT name, sql FROM sqlite_master")}
+
+
+def _schema_changes(conn: sqlite3.Connection) -> str:
+    """Tables, triggers and indexes differing from what the migrations create; "" when identical.
+
+    The schema is not covered by the hash chain, yet it is part of the file: a changed byte in, say, the
+    trigger that refuses UPDATE would otherwise pass unnoticed while quietly disarming it.
+    """
+    global _SCHEMA
+    if _SCHEMA is None:
+        reference = open_database(":memory:", MIGRATIONS, what="audit trail")
+        try:
+            _SCHEMA = _schema_of(reference)
+        finally:
+            reference.close()
+    found = _schema_of(conn)
+    changed = sorted(n for n in set(found) | set(_SCHEMA) if found.get(n) != _SCHEMA.get(n))
+    return f"its schema differs from SharedClient's in {', '.join(changed)}" if changed else ""
 
 
 def chain_start(rows: list[tuple[AuditEntry, str]]) -> tuple[str, int]:
