@@ -34,9 +34,7 @@ from sharedclient.ui.tracking import install_composer_options
 from sharedclient.ui.activity import window_recorder
 from sharedclient.ui.icons import icon
 from sharedclient.ui.mainwindow import MainWindow
-from sharedclient.ui.profilechooser import choose_at_start
-from sharedclient.ui.settingswindow import install_settings_menu
-from sharedclient.ui.wizard import run_first_start
+from sharedclient.ui.settingsmenu import install_settings_menu
 from sharedclient.ui.sending import SendController
 from sharedclient.ui.teamdesk import install_teamdesk
 
@@ -118,6 +116,8 @@ def build_window(
 def run_gui(ctx: CliContext, credentials: CredentialStore | None = None, choose_profile: bool = False) -> int:
     if choose_profile:  # no --profile: ask when there is more than one (ui.profilechooser)
         ensure_app()
+        from sharedclient.ui.profilechooser import choose_at_start  # only when asked: cold start
+
         chosen = choose_at_start(ctx.store, ctx.credentials_factory)
         if chosen is None:
             return 0
@@ -134,6 +134,8 @@ def run_gui(ctx: CliContext, credentials: CredentialStore | None = None, choose_
                 credentials = session_credentials_by_asking(accounts)
         if not accounts:  # first start: the account wizard (ui.wizard); cancelled means quit
             with quit_on_signals(app):  # logging out during the wizard closes it cleanly, like the window
+                from sharedclient.ui.wizard import run_first_start  # only on a first start
+
                 accounts = run_first_start(profile, credentials)
             if not accounts:
                 return 0

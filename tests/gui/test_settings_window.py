@@ -16,7 +16,8 @@ from sharedclient.core.profiles import Profile, ProfileStore
 from sharedclient.core.secrets import SessionCredentials
 from sharedclient.core.store.audit import AuditLog, audit_path
 from sharedclient.ui.launch import build_window
-from sharedclient.ui.settingswindow import SettingsWindow, install_settings_menu
+from sharedclient.ui.settingsmenu import install_settings_menu
+from sharedclient.ui.settingswindow import SettingsWindow
 from sharedclient.ui.wizard import AccountWizard
 
 if TYPE_CHECKING:
