@@ -394,6 +394,9 @@ def test_worker_survives_a_server_that_hung_up_while_unused(
     with RewritingProxy("127.0.0.1", imap_server.dovecot.imap_tls_port) as proxy:
         session = session_for(fresh_user, proxy.port)
         session.folders().result(10)
+        deadline = time.monotonic() + 5  # discovery's own connection is closed, the proxy notices a moment later
+        while proxy.live > 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
         assert proxy.cut() == 1
         time.sleep(0.2)
         assert any(f.path == "INBOX" for f in session.folders().result(10))
