@@ -330,3 +330,18 @@ def _seed(dovecot: DovecotInstance) -> None:
                  _BASE_DATE + timedelta(days=2, hours=2), msgid=make_msgid(domain=DOMAIN), attachment=True),
     ]
     dovecot.deliver_many(addr("alice"), alice)
+
+
+@pytest.fixture
+def private_postfix(mail_servers: MailServers) -> Iterator[PostfixInstance]:
+    """A Postfix of this test's own (same Dovecot and rules), so stopping it never disturbs other tests."""
+    workdir = Path(tempfile.mkdtemp(prefix="sharedclient-postfix-"))
+    workdir.chmod(0o755)
+    senders = {addr(a): [addr(login) for login in logins] for a, logins in SENDERS.items()}
+    postfix = PostfixInstance(workdir, mail_servers.dovecot, mail_servers.certs, DOMAIN, senders)
+    postfix.start()
+    try:
+        yield postfix
+    finally:
+        postfix.stop()
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -179,25 +179,11 @@ def test_idle_connection_dropped_shows_offline_retrying_and_new_mail_still_arriv
 # ------------------------------------------------------------------------------------ Postfix during DATA
 
 
-@pytest.fixture
-def own_postfix(mail_servers: MailServers) -> Iterator[PostfixInstance]:
-    workdir = Path(tempfile.mkdtemp(prefix="sharedclient-faults-postfix-"))
-    workdir.chmod(0o755)
-    senders = {addr(a): [addr(login) for login in logins] for a, logins in SENDERS.items()}
-    postfix = PostfixInstance(workdir, mail_servers.dovecot, mail_servers.certs, DOMAIN, senders)
-    postfix.start()
-    try:
-        yield postfix
-    finally:
-        postfix.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
 def test_postfix_stopped_during_data_queues_retrying_and_delivers_once_when_back(
-    tmp_path: Path, mail_servers: MailServers, own_postfix: PostfixInstance, memory_keyring: MemoryKeyring
+    tmp_path: Path, mail_servers: MailServers, private_postfix: PostfixInstance, memory_keyring: MemoryKeyring
 ) -> None:
     basedir = tmp_path / "sc"
-    with TlsGate(own_postfix.submissions_port, mail_servers.certs) as gate:
+    with TlsGate(private_postfix.submissions_port, mail_servers.certs) as gate:
         code, out = cli(basedir, "account", "add", "work", "--email", addr("alice"),
                         "--imap", f"127.0.0.1:{mail_servers.dovecot.imap_tls_port}", "--smtp", f"127.0.0.1:{gate.port}",
                         "--smtp-security", "tls", "--ca-file", str(mail_servers.certs.ca_pem), "--password-stdin",
@@ -222,19 +208,19 @@ def test_postfix_stopped_during_data_queues_retrying_and_delivers_once_when_back
             gate.arm("mid-data:100000")
             future = worker.send(message)
             wait_until(gate.held.is_set, 30, "the message to be mid-DATA")
-            own_postfix.stop()
+            private_postfix.stop()
             gate.drop()  # the server is gone: the client's connection breaks mid-DATA
             first = future.result(60)
             assert first.status is SendStatus.QUEUED, first
             assert "queued, retrying" in first.message
             (item,) = worker.outbox.items()
             assert item.status_text == "queued, retrying"
-            own_postfix.start()
-            gate.target = ("127.0.0.1", own_postfix.submissions_port)
+            private_postfix.start()
+            gate.target = ("127.0.0.1", private_postfix.submissions_port)
             wait_until(lambda: any(r.status is SendStatus.SENT for r in reports), 60, "the automatic retry")
         finally:
             worker.stop()
-        own_postfix.wait_idle()
+        private_postfix.wait_idle()
         msgid = first.message_id
         with mail_servers.imap("sink") as client:
             client.select_folder("INBOX", readonly=True)

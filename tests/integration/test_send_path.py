@@ -10,10 +10,7 @@ import email
 import email.policy
 import io
 import json
-import shutil
-import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -28,7 +25,7 @@ from sharedclient.core.model import Endpoint, Security
 from sharedclient.core.profiles import ProfileStore
 from sharedclient.core.store.checks import IdentityCheckStore
 from sharedclient.core.store.profile_db import ProfileDb
-from tests.conftest import DOMAIN, SENDERS, addr
+from tests.conftest import DOMAIN, addr
 from tests.memory_keyring import MemoryKeyring
 from tests.servers.postfix import PostfixInstance
 
@@ -210,21 +207,6 @@ def test_a_refused_send_marks_an_unchecked_identity_denied(
 
 
 # ------------------------------------------------------------------------- outbox: server down, then flush
-
-
-@pytest.fixture
-def private_postfix(mail_servers: MailServers) -> Iterator[PostfixInstance]:
-    """A Postfix of this test's own (same Dovecot and rules), so stopping it never disturbs other tests."""
-    workdir = Path(tempfile.mkdtemp(prefix="sharedclient-postfix-"))
-    workdir.chmod(0o755)
-    senders = {addr(a): [addr(login) for login in logins] for a, logins in SENDERS.items()}
-    postfix = PostfixInstance(workdir, mail_servers.dovecot, mail_servers.certs, DOMAIN, senders)
-    postfix.start()
-    try:
-        yield postfix
-    finally:
-        postfix.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def test_postfix_down_keeps_the_message_queued_and_flush_delivers_it_once(
